@@ -1,0 +1,121 @@
+"""What every reader returns, and the one place that turns it into canonical tables."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from flightlogs.quality import reject_rows
+from flightlogs.schema import make_flights, make_samples
+
+__all__ = ["ParsedLog", "sha256_file", "to_tables"]
+
+
+@dataclass(frozen=True)
+class ParsedLog:
+    """One flight as a reader parsed it, before row rejection.
+
+    Attributes
+    ----------
+    rows : pandas.DataFrame
+        One row per record in file order, with columns named as in
+        :data:`flightlogs.schema.SAMPLE_COLUMNS` (``flight_id`` excepted; ``lon``/``lat`` may be
+        NaN and ``time`` NaT where the record lacks them: :func:`to_tables` rejects and counts those).
+        ``source_row`` gives the record's 1-based line, row or frame number.
+    source_format : str
+        The registry key of the reader that produced it (``"airdata_csv"``, ``"dji_srt"``, ...).
+    height_ref : str
+        What ``height_agl_m`` is measured from: ``"takeoff"``, ``"ground"`` or ``"unknown"``.
+    drone_id, model, vendor, camera : str or None
+        What the file says about the aircraft; None when it says nothing.
+    notes : list of str
+        Assumptions the reader made (e.g. "times are the drone's clock, taken as UTC").
+    suffix : str
+        Appended to the file's stem to make the flight id when one file holds several flights.
+    """
+
+    rows: pd.DataFrame
+    source_format: str
+    height_ref: str = "unknown"
+    drone_id: str | None = None
+    model: str | None = None
+    vendor: str | None = None
+    camera: str | None = None
+    notes: list[str] = field(default_factory=list)
+    suffix: str = ""
+
+
+def sha256_file(path: str | Path) -> str:
+    """Return the hex SHA-256 of a file, read in 1 MiB blocks.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+
+    Returns
+    -------
+    str
+        64 lowercase hex digits.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def to_tables(
+    parsed: list[ParsedLog], *, path: str | Path, flight_id: str | None = None
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Reject bad rows and build the canonical samples and flights tables for one file.
+
+    Parameters
+    ----------
+    parsed : list of ParsedLog
+        What the reader returned for the file (one entry per flight).
+    path : str or pathlib.Path
+        The file, for provenance (path and SHA-256).
+    flight_id : str, optional
+        Flight id to use instead of the file's stem.
+
+    Returns
+    -------
+    samples, flights : geopandas.GeoDataFrame
+        The canonical tables (see :mod:`flightlogs.schema`).
+    """
+    path = Path(path)
+    digest = sha256_file(path)
+    base = flight_id or path.stem
+    sample_parts, flight_rows = [], []
+    for log in parsed:
+        fid = base + log.suffix
+        kept, rejected = reject_rows(log.rows)
+        kept = kept.assign(flight_id=fid, height_ref=log.height_ref)
+        sample_parts.append(make_samples(kept, source=str(path)))
+        flight_rows.append(
+            {
+                "flight_id": fid,
+                "drone_id": log.drone_id,
+                "model": log.model,
+                "vendor": log.vendor,
+                "camera": log.camera,
+                "source_path": str(path),
+                "source_format": log.source_format,
+                "sha256": digest,
+                "n_read": len(log.rows),
+                "n_samples": len(kept),
+                "n_rejected": sum(rejected.values()),
+                "rejected_reasons": rejected,
+                "height_ref": log.height_ref,
+                "notes": "; ".join(log.notes) or None,
+            }
+        )
+    samples = pd.concat(sample_parts, ignore_index=True)
+    samples = gpd.GeoDataFrame(samples, geometry="geometry", crs=sample_parts[0].crs)
+    flights = make_flights(pd.DataFrame(flight_rows), samples=samples, source=str(path))
+    return samples, flights

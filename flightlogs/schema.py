@@ -1,0 +1,258 @@
+"""The canonical ``samples`` and ``flights`` tables and their validating constructors.
+
+Every reader ends in :func:`make_samples` and :func:`make_flights`; nothing else builds these
+tables, so the contract below holds everywhere downstream.
+
+``samples`` (one row per telemetry sample, Point geometry, EPSG:4326)
+    ``flight_id`` (str), ``time`` (datetime64 UTC), ``lon``, ``lat`` (degrees), ``alt_msl_m``,
+    ``height_agl_m`` (metres; the reference is in ``height_ref``: ``"takeoff"`` for height above
+    the take-off point, ``"ground"`` for height above the ground under the drone, ``"unknown"``),
+    ``yaw_deg`` (aircraft heading, true north, clockwise), ``gimbal_pitch_deg`` (0 = horizon,
+    -90 = straight down), ``gimbal_yaw_deg`` (true north), ``gimbal_roll_deg``,
+    ``focal_length_mm``, ``zoom``, ``capturing`` (nullable boolean: photo or video being recorded),
+    ``source_row`` (1-based row, line or frame number in the source file).
+    Float columns use NaN for "not in the log"; a pose column is never filled with 0.
+
+``flights`` (one row per flight, LineString track geometry, EPSG:4326)
+    ``flight_id``, ``drone_id`` (serial where the log has it), ``model``, ``vendor``, ``camera``
+    (key into the camera catalogue), ``source_path``, ``source_format``, ``sha256``, ``start``,
+    ``end``, ``n_read``, ``n_samples``, ``n_rejected``, ``rejected_reasons`` (JSON object
+    reason → count; ``n_read == n_samples + n_rejected`` always), ``height_ref``, ``notes``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from flightlogs.errors import SchemaError
+
+__all__ = [
+    "FLIGHT_COLUMNS",
+    "HEIGHT_REFS",
+    "SAMPLE_COLUMNS",
+    "empty_samples",
+    "make_flights",
+    "make_samples",
+]
+
+CRS = "EPSG:4326"
+
+#: Column name → pandas dtype of the canonical samples table (geometry comes last).
+SAMPLE_COLUMNS: dict[str, str] = {
+    "flight_id": "string",
+    "time": "datetime64[ns, UTC]",
+    "lon": "float64",
+    "lat": "float64",
+    "alt_msl_m": "float64",
+    "height_agl_m": "float64",
+    "height_ref": "string",
+    "yaw_deg": "float64",
+    "gimbal_pitch_deg": "float64",
+    "gimbal_yaw_deg": "float64",
+    "gimbal_roll_deg": "float64",
+    "focal_length_mm": "float64",
+    "zoom": "float64",
+    "capturing": "boolean",
+    "source_row": "int64",
+}
+_REQUIRED_SAMPLE = ("flight_id", "time", "lon", "lat")
+
+#: Allowed values of ``height_ref``.
+HEIGHT_REFS = ("takeoff", "ground", "unknown")
+
+#: Column name → pandas dtype of the canonical flights table (geometry comes last).
+FLIGHT_COLUMNS: dict[str, str] = {
+    "flight_id": "string",
+    "drone_id": "string",
+    "model": "string",
+    "vendor": "string",
+    "camera": "string",
+    "source_path": "string",
+    "source_format": "string",
+    "sha256": "string",
+    "start": "datetime64[ns, UTC]",
+    "end": "datetime64[ns, UTC]",
+    "n_read": "int64",
+    "n_samples": "int64",
+    "n_rejected": "int64",
+    "rejected_reasons": "string",
+    "height_ref": "string",
+    "notes": "string",
+}
+_REQUIRED_FLIGHT = ("flight_id", "source_path", "source_format", "n_read", "n_samples", "n_rejected")
+
+
+def _coerce(frame: pd.DataFrame, columns: Mapping[str, str], what: str) -> pd.DataFrame:
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    problems = []
+    for name, dtype in columns.items():
+        if name not in frame:
+            if dtype == "string":
+                out[name] = pd.Series(pd.NA, index=out.index, dtype="string")
+            elif dtype == "boolean":
+                out[name] = pd.Series(pd.NA, index=out.index, dtype="boolean")
+            elif dtype.startswith("datetime64"):
+                out[name] = pd.Series(pd.NaT, index=out.index, dtype=dtype)
+            elif dtype == "int64":
+                out[name] = np.zeros(len(frame), dtype="int64")
+            else:
+                out[name] = np.full(len(frame), np.nan)
+            continue
+        values = frame[name].reset_index(drop=True)
+        try:
+            if dtype.startswith("datetime64"):
+                out[name] = pd.to_datetime(values, utc=True)
+            else:
+                out[name] = values.astype(dtype)
+        except (TypeError, ValueError) as exc:
+            problems.append(f"column {name!r} cannot be read as {dtype}: {exc}")
+    if problems:
+        raise SchemaError(f"{what}: " + "; ".join(problems))
+    return out
+
+
+def make_samples(frame: pd.DataFrame, *, source: str = "samples") -> gpd.GeoDataFrame:
+    """Build the canonical samples table from a frame of per-sample columns.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        At least ``flight_id``, ``time``, ``lon`` and ``lat``; any other column of
+        :data:`SAMPLE_COLUMNS` is taken when present and set to NA otherwise. Extra columns are
+        dropped. The input is not modified.
+    source : str
+        Name used in error messages (usually the file path).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The columns of :data:`SAMPLE_COLUMNS` in order, Point geometry, CRS EPSG:4326.
+
+    Raises
+    ------
+    SchemaError
+        Listing every problem found: missing required columns, values that cannot be converted,
+        coordinates out of range, missing times, or an unknown ``height_ref``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = make_samples(pd.DataFrame({"flight_id": ["f1"], "time": ["2024-01-01T00:00:00Z"],
+    ...                                "lon": [139.7], "lat": [35.6]}))
+    >>> s.crs.to_epsg(), s.loc[0, "geometry"].x, bool(pd.isna(s.loc[0, "yaw_deg"]))
+    (4326, 139.7, True)
+    """
+    missing = [c for c in _REQUIRED_SAMPLE if c not in frame]
+    if missing:
+        raise SchemaError(f"{source}: missing required sample columns {missing}")
+    out = _coerce(frame, SAMPLE_COLUMNS, source)
+    if "height_ref" not in frame:
+        out["height_ref"] = pd.Series("unknown", index=out.index, dtype="string")
+    problems = []
+    bad_lon = ~out["lon"].between(-180, 180)
+    bad_lat = ~out["lat"].between(-90, 90)
+    if bad_lon.any() or bad_lat.any():
+        first = int(np.flatnonzero((bad_lon | bad_lat).to_numpy())[0])
+        problems.append(
+            f"{int((bad_lon | bad_lat).sum())} rows with lon/lat outside [-180, 180]/[-90, 90] "
+            f"(first: row {first}, lon={out['lon'].iloc[first]}, lat={out['lat'].iloc[first]})"
+        )
+    if out["time"].isna().any():
+        problems.append(f"{int(out['time'].isna().sum())} rows without a time")
+    if out["flight_id"].isna().any():
+        problems.append(f"{int(out['flight_id'].isna().sum())} rows without a flight_id")
+    bad_ref = ~out["height_ref"].isin(HEIGHT_REFS)
+    if bad_ref.any():
+        problems.append(
+            f"height_ref must be one of {HEIGHT_REFS}, found {sorted(set(out['height_ref'][bad_ref]))}"
+        )
+    if problems:
+        raise SchemaError(f"{source}: " + "; ".join(problems))
+    geometry = gpd.points_from_xy(out["lon"].to_numpy(), out["lat"].to_numpy(), crs=CRS)
+    return gpd.GeoDataFrame(out, geometry=geometry, crs=CRS)
+
+
+def empty_samples() -> gpd.GeoDataFrame:
+    """Return an empty canonical samples table.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        No rows, the columns of :data:`SAMPLE_COLUMNS`, CRS EPSG:4326.
+    """
+    frame = pd.DataFrame({c: [] for c in _REQUIRED_SAMPLE})
+    return make_samples(frame)
+
+
+def make_flights(
+    frame: pd.DataFrame, *, samples: gpd.GeoDataFrame | None = None, source: str = "flights"
+) -> gpd.GeoDataFrame:
+    """Build the canonical flights table.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per flight with at least ``flight_id``, ``source_path``, ``source_format``,
+        ``n_read``, ``n_samples`` and ``n_rejected``. ``rejected_reasons`` may be a mapping or
+        its JSON text. The input is not modified.
+    samples : geopandas.GeoDataFrame, optional
+        The flights' samples; when given, ``start``/``end`` are taken from them and each
+        flight gets its track as a LineString (a Point for a single sample, empty for none).
+    source : str
+        Name used in error messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The columns of :data:`FLIGHT_COLUMNS`, track geometry, CRS EPSG:4326.
+
+    Raises
+    ------
+    SchemaError
+        If a required column is missing, a flight_id repeats, or the row counts do not
+        reconcile (``n_read != n_samples + n_rejected``).
+    """
+    missing = [c for c in _REQUIRED_FLIGHT if c not in frame]
+    if missing:
+        raise SchemaError(f"{source}: missing required flight columns {missing}")
+    frame = frame.copy()
+    if "rejected_reasons" in frame:
+        frame["rejected_reasons"] = [
+            r if isinstance(r, str) or r is None else json.dumps(dict(sorted(dict(r).items())))
+            for r in frame["rejected_reasons"]
+        ]
+    out = _coerce(frame, FLIGHT_COLUMNS, source)
+    problems = []
+    dup = out["flight_id"].duplicated()
+    if dup.any():
+        problems.append(f"flight_id repeated: {sorted(set(out['flight_id'][dup]))}")
+    unbalanced = out["n_read"] != out["n_samples"] + out["n_rejected"]
+    if unbalanced.any():
+        problems.append(
+            "rows read != kept + rejected for flights "
+            f"{list(out['flight_id'][unbalanced])}"
+        )
+    if problems:
+        raise SchemaError(f"{source}: " + "; ".join(problems))
+    tracks = np.array([shapely.LineString()] * len(out), dtype=object)
+    if samples is not None and len(samples):
+        grouped = samples.groupby("flight_id", sort=False)
+        start, end = grouped["time"].min(), grouped["time"].max()
+        out["start"] = out["flight_id"].map(start).astype(FLIGHT_COLUMNS["start"])
+        out["end"] = out["flight_id"].map(end).astype(FLIGHT_COLUMNS["end"])
+        coords = {
+            fid: np.column_stack([g["lon"].to_numpy(), g["lat"].to_numpy()])
+            for fid, g in grouped
+        }
+        for i, fid in enumerate(out["flight_id"]):
+            xy = coords.get(fid)
+            if xy is None:
+                continue
+            tracks[i] = shapely.LineString(xy) if len(xy) > 1 else shapely.Point(xy[0])
+    return gpd.GeoDataFrame(out, geometry=tracks, crs=CRS)
