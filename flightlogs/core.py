@@ -24,7 +24,8 @@ class ParsedLog:
     rows : pandas.DataFrame
         One row per record in file order, with columns named as in
         :data:`flightlogs.schema.SAMPLE_COLUMNS` (``flight_id`` excepted; ``lon``/``lat`` may be
-        NaN and ``time`` NaT where the record lacks them: :func:`to_tables` rejects and counts those).
+        NaN and ``time`` NaT where the record lacks them: :func:`to_tables` rejects and counts
+        those).
         ``source_row`` gives the record's 1-based line, row or frame number.
     source_format : str
         The registry key of the reader that produced it (``"airdata_csv"``, ``"dji_srt"``, ...).

@@ -60,7 +60,26 @@ def detect_format(path: str | Path) -> str:
     for name, sniff in _SNIFFERS:
         if sniff(head):
             return name
+    columns = _csv_header(head)
+    if columns is not None:
+        raise UnknownFormatError(
+            f"{path}: a CSV without recognised position columns (found {', '.join(columns[:8])}"
+            f"{', ...' if len(columns) > 8 else ''}); expected 'latitude' and 'longitude' with "
+            "'time(millisecond)' or 'datetime(utc)' as in an AirData export"
+        )
     raise UnknownFormatError(
         f"{path}: unknown flight-log format (expected one of {', '.join(sorted(FORMATS))}); "
         "pass format=... to force a reader"
     )
+
+
+def _csv_header(head: bytes) -> list[str] | None:
+    """Column names if the first line looks like a CSV header of printable text, else None."""
+    first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].strip()
+    try:
+        text = first.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "," not in text or not text.isprintable():
+        return None
+    return [c.strip() for c in text.split(",")]

@@ -63,7 +63,9 @@ def read_fleet(path: str | Path) -> pd.DataFrame:
     problems = []
     keys = [k for k in _KEYS if k in fleet]
     if not keys:
-        problems.append(f"no key column: expected 'drone_id' or 'flight_id' in {list(fleet.columns)}")
+        problems.append(
+            f"no key column: expected 'drone_id' or 'flight_id' in {list(fleet.columns)}"
+        )
     for k in keys:
         values = fleet[k].dropna()
         dup = values[values.duplicated()]
@@ -74,9 +76,8 @@ def read_fleet(path: str | Path) -> pd.DataFrame:
         bad = cost.isna() & fleet["replacement_cost"].notna()
         if bad.any():
             row = int(bad.to_numpy().nonzero()[0][0]) + 2
-            problems.append(
-                f"row {row}: replacement_cost {fleet['replacement_cost'][bad].iloc[0]!r} is not a number"
-            )
+            value = fleet["replacement_cost"][bad].iloc[0]
+            problems.append(f"row {row}: replacement_cost {value!r} is not a number")
         fleet["replacement_cost"] = cost.astype("float64")
     if problems:
         raise FlightLogError(f"{path}: " + "; ".join(problems))

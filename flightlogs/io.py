@@ -45,7 +45,9 @@ def read_flight_log(
     if format is None:
         format = detect_format(path)
     elif format not in FORMATS:
-        raise FlightLogError(f"{path}: unknown format {format!r} (expected one of {sorted(FORMATS)})")
+        raise FlightLogError(
+            f"{path}: unknown format {format!r} (expected one of {sorted(FORMATS)})"
+        )
     elif not path.is_file():
         raise FlightLogError(f"{path}: no such file")
     parsed = FORMATS[format](path)

@@ -85,7 +85,14 @@ FLIGHT_COLUMNS: dict[str, str] = {
     "height_ref": "string",
     "notes": "string",
 }
-_REQUIRED_FLIGHT = ("flight_id", "source_path", "source_format", "n_read", "n_samples", "n_rejected")
+_REQUIRED_FLIGHT = (
+    "flight_id",
+    "source_path",
+    "source_format",
+    "n_read",
+    "n_samples",
+    "n_rejected",
+)
 
 
 def _coerce(frame: pd.DataFrame, columns: Mapping[str, str], what: str) -> pd.DataFrame:
@@ -107,7 +114,7 @@ def _coerce(frame: pd.DataFrame, columns: Mapping[str, str], what: str) -> pd.Da
         values = frame[name].reset_index(drop=True)
         try:
             if dtype.startswith("datetime64"):
-                out[name] = pd.to_datetime(values, utc=True)
+                out[name] = pd.to_datetime(values, utc=True).astype(dtype)
             else:
                 out[name] = values.astype(dtype)
         except (TypeError, ValueError) as exc:
@@ -169,9 +176,8 @@ def make_samples(frame: pd.DataFrame, *, source: str = "samples") -> gpd.GeoData
         problems.append(f"{int(out['flight_id'].isna().sum())} rows without a flight_id")
     bad_ref = ~out["height_ref"].isin(HEIGHT_REFS)
     if bad_ref.any():
-        problems.append(
-            f"height_ref must be one of {HEIGHT_REFS}, found {sorted(set(out['height_ref'][bad_ref]))}"
-        )
+        found = sorted(set(out["height_ref"][bad_ref]))
+        problems.append(f"height_ref must be one of {HEIGHT_REFS}, found {found}")
     if problems:
         raise SchemaError(f"{source}: " + "; ".join(problems))
     geometry = gpd.points_from_xy(out["lon"].to_numpy(), out["lat"].to_numpy(), crs=CRS)
