@@ -5,7 +5,8 @@
     :mod:`sites.taxonomy`), ``sensitivity`` (int 1-5), ``source`` (where the row came from, e.g.
     ``"geonucleardata:42"``), ``floor_m``, ``ceiling_m`` (vertical limits in metres, NaN where
     unknown), ``vertical_ref`` (``"AGL"``, ``"AMSL"`` or NA), ``schedule`` (text, NA = always),
-    ``geometry_origin`` (``"polygon"``, or ``"point+<radius>m"`` when built from a point).
+    ``geometry_origin`` (``"polygon"``, or ``"point+<radius>m"`` / ``"line+<radius>m"`` when
+    built from a point or a line).
 """
 
 from __future__ import annotations
@@ -65,11 +66,14 @@ def make_sites(frame: gpd.GeoDataFrame, *, source: str = "sites") -> gpd.GeoData
     >>> import geopandas as gpd, shapely
     >>> f = gpd.GeoDataFrame({"site_id": ["s1"], "name": ["Plant"], "category": ["nuclear"]},
     ...                      geometry=[shapely.box(0, 0, 0.01, 0.01)], crs="EPSG:4326")
-    >>> make_sites(f).loc[0, ["sensitivity", "geometry_origin"]].tolist()
-    [5, 'polygon']
+    >>> row = make_sites(f).iloc[0]
+    >>> int(row["sensitivity"]), row["geometry_origin"]
+    (5, 'polygon')
     """
     if frame.crs is None:
-        raise SiteDataError(f"{source}: the data has no CRS (expected e.g. EPSG:4326); refusing to guess")
+        raise SiteDataError(
+            f"{source}: the data has no CRS (expected e.g. EPSG:4326); refusing to guess"
+        )
     missing = [c for c in ("site_id", "name", "category") if c not in frame]
     if missing:
         raise SiteDataError(f"{source}: missing required site columns {missing}")
@@ -102,7 +106,13 @@ def make_sites(frame: gpd.GeoDataFrame, *, source: str = "sites") -> gpd.GeoData
         )
     default = out["category"].map(DEFAULT_SENSITIVITY)
     if "sensitivity" in frame:
-        given = pd.to_numeric(frame["sensitivity"].reset_index(drop=True), errors="coerce")
+        raw = frame["sensitivity"].reset_index(drop=True)
+        given = pd.to_numeric(raw, errors="coerce")
+        unreadable = given.isna() & raw.notna()
+        if unreadable.any():
+            problems.append(
+                f"sensitivity must be a number 1-5, found {sorted(set(map(str, raw[unreadable])))}"
+            )
         sens = given.where(given.notna(), default)
     else:
         sens = default
@@ -121,7 +131,8 @@ def make_sites(frame: gpd.GeoDataFrame, *, source: str = "sites") -> gpd.GeoData
     polygonal = np.isin(kinds, [3, 6])  # Polygon, MultiPolygon
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if empty.any():
-        problems.append(f"{int(empty.sum())} sites without geometry (first: row {int(np.flatnonzero(empty)[0])})")
+        first = int(np.flatnonzero(empty)[0])
+        problems.append(f"{int(empty.sum())} sites without geometry (first: row {first})")
     nonpoly = ~polygonal & ~empty
     if nonpoly.any():
         first = int(np.flatnonzero(nonpoly)[0])
