@@ -101,7 +101,9 @@ def make_passes(frame: pd.DataFrame) -> pd.DataFrame:
         problems.append("t_end before t_start")
     if problems:
         raise ExposureError("passes: " + "; ".join(problems))
-    return out.sort_values(["site_id", "t_start", "flight_id"], kind="stable").reset_index(drop=True)
+    return out.sort_values(["site_id", "t_start", "flight_id"], kind="stable").reset_index(
+        drop=True
+    )
 
 
 def make_site_exposure(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
