@@ -35,7 +35,10 @@ _SITE_STYLE: dict[str, Any] = {
     "opacity": 0.9,
     "fillOpacity": 0.7,
 }
-_NO_SCORE_STYLE: dict[str, Any] = {"fillOpacity": 0.35, "dashArray": "4 3"}
+# Unexposed sites stay visible as context but must not outweigh the exposed ones.
+_NO_SCORE_STYLE: dict[str, Any] = {
+    "color": "#6b6b6b", "weight": 0.8, "opacity": 0.7, "fillOpacity": 0.25, "dashArray": "4 3",
+}
 _TRACK_STYLE: dict[str, Any] = {"weight": 3, "opacity": 0.9, "fillOpacity": 0.9}
 
 

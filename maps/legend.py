@@ -38,7 +38,7 @@ def risk_legend_html(
     Examples
     --------
     >>> html = risk_legend_html([0, 4, -1, 4], title="Sites")
-    >>> "4 or more" in html, html.count("2 sites"), "no flight came near" in html
+    >>> "80 or more" in html, html.count("2 sites"), "no flight came near" in html
     (True, 1, True)
     """
     counts = np.bincount(np.asarray(classes, dtype="int64") + 1, minlength=len(RISK_COLOURS) + 1)

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import folium
 import geopandas as gpd
+import pandas as pd
 from branca.element import Element
 
 from maps.assets import inline_leaflet
@@ -133,7 +134,11 @@ def risk_map(
     if title is not None:
         add_banner(m, title)
     add_provenance(m, provenance, network=network_use(m))
-    box = bounds(sites, *([] if tracks is None else [tracks]))
+    # Frame what was exposed and flown; a national catalogue would otherwise zoom out to the
+    # whole country and hide every pass. Without exposure or flights, frame all sites.
+    exposed = sites[pd.to_numeric(sites["flights"], errors="coerce").fillna(0).to_numpy() > 0]
+    framed = [f for f in (exposed, tracks) if f is not None and len(f)]
+    box = bounds(*(framed or [sites]))
     if box is not None:
         minx, miny, maxx, maxy = box
         # A single point or a tiny site would otherwise zoom in past any useful scale.

@@ -1,11 +1,12 @@
 """The fixed colour scales of the maps: risk classes for sites, a palette for vendors.
 
 Risk classes
-    The default breaks ``(1, 2, 3, 4)`` split a score of sensitivity (1–5) times an exposure
-    factor in [0, 1] into five classes: below 1, 1–2, 2–3, 3–4 and 4 or more. A class includes its
-    lower break. The colours are ColorBrewer's 5-class YlOrRd (sequential, colour-blind safe,
-    prints in grey as a light-to-dark ramp). Sites without a score (nobody came near) are grey
-    and drawn with a dashed outline, so they stay distinguishable without colour.
+    The default breaks ``(20, 40, 60, 80)`` split the engine's risk score (0–100: sensitivity
+    1–5 × 20 × an exposure factor in [0, 1]) into five classes: below 20, 20–40, 40–60, 60–80 and
+    80 or more. A class includes its lower break. The colours are ColorBrewer's 5-class YlOrRd
+    (sequential, colour-blind safe, prints in grey as a light-to-dark ramp). Sites without
+    exposure (no score, or no flight came near) are grey and drawn with a dashed outline, so they
+    stay distinguishable without colour.
 
 Vendors
     Flight tracks are coloured by vendor from a palette of dark, saturated hues that stay
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 #: Lower breaks of risk classes 1–4 (class 0 is everything below the first break).
-RISK_BINS: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0)
+RISK_BINS: tuple[float, ...] = (20.0, 40.0, 60.0, 80.0)
 
 #: ColorBrewer YlOrRd, 5 classes, lowest risk first.
 RISK_COLOURS: tuple[str, ...] = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
@@ -111,7 +112,7 @@ def risk_classes(scores: Iterable[float], *, bins: Sequence[float] = RISK_BINS) 
 
     Examples
     --------
-    >>> risk_classes([0.0, 1.0, 2.5, 9.0, float("nan")]).tolist()
+    >>> risk_classes([0.0, 20.0, 50.0, 95.0, float("nan")]).tolist()
     [0, 1, 2, 4, -1]
     """
     values = np.asarray([np.nan if s is None else s for s in scores], dtype="float64")
@@ -139,7 +140,7 @@ def risk_labels(*, bins: Sequence[float] = RISK_BINS) -> list[str]:
     Examples
     --------
     >>> risk_labels()
-    ['below 1', '1 – 2', '2 – 3', '3 – 4', '4 or more']
+    ['below 20', '20 – 40', '40 – 60', '60 – 80', '80 or more']
     """
     b = check_bins(bins)
     middle = [f"{_number(lo)} – {_number(hi)}" for lo, hi in itertools.pairwise(b)]

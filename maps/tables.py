@@ -189,15 +189,16 @@ def site_display(sites: gpd.GeoDataFrame, *, bins: Sequence[float] = RISK_BINS) 
     >>> from shapely import box
     >>> row = dict.fromkeys(SITE_COLUMNS, float("nan"))
     >>> row.update(name="Dam <A>", category="dam", sensitivity=3, seconds_in_view=125.0,
-    ...            coverage_fraction=0.42, coverage_fraction_niirs5=0.1, risk_score=2.5)
+    ...            coverage_fraction=0.42, coverage_fraction_niirs5=0.1, risk_score=50.0)
     >>> frame = gpd.GeoDataFrame([row], geometry=[box(0, 0, 1, 1)], crs=4326)
     >>> d = site_display(frame).iloc[0]
     >>> d["site"], d["in_view"], d["coverage"], d["risk"], int(d["risk_class"])
-    ('Dam &lt;A&gt;', '2 min 05 s', '42 % (10 % at NIIRS ≥ 5)', '2.50 (class 2 – 3)', 2)
+    ('Dam &lt;A&gt;', '2 min 05 s', '42 % (10 % at NIIRS ≥ 5)', '50.0 (class 40 – 60)', 2)
     """
-    classes = risk_classes(_numbers(sites["risk_score"]), bins=bins)
-    labels = risk_labels(bins=bins)
     risk = _numbers(sites["risk_score"])
+    # A site no flight came near has a score of 0 by definition: draw it as "no exposure".
+    classes = risk_classes(np.where(_numbers(sites["flights"]) == 0, np.nan, risk), bins=bins)
+    labels = risk_labels(bins=bins)
     niirs = _numbers(sites["best_niirs"])
     gsd = _numbers(sites["best_gsd_m"])
     cover = _numbers(sites["coverage_fraction"])
@@ -224,7 +225,7 @@ def site_display(sites: gpd.GeoDataFrame, *, bins: Sequence[float] = RISK_BINS) 
                 for c, c5 in zip(cover, cover5, strict=True)
             ],
             "risk": [
-                "none (no flight came near)" if k < 0 else f"{r:.2f} (class {labels[k]})"
+                "none (no flight came near)" if k < 0 else f"{r:.1f} (class {labels[k]})"
                 for r, k in zip(risk, classes, strict=True)
             ],
             "why": texts(sites["risk_explanation"]),

@@ -41,9 +41,10 @@ def make_site_exposure() -> gpd.GeoDataFrame:
             "first_seen": _times(["2024-05-01T09:12:00Z", "2024-05-02T14:00:05Z", None]),
             "last_seen": _times(["2024-05-03T16:40:30Z", "2024-05-02T14:01:10Z", None]),
             "mode": pd.array(["observed", "potential", None], dtype="string"),
-            "risk_score": [4.6, 2.2, float("nan")],
+            "risk_score": [92.0, 44.0, float("nan")],
             "risk_explanation": pd.array(
-                ["5 × 0.92: 62 % imaged, NIIRS 8.5, 7 min", "4 × 0.55: 18 % imaged", None],
+                ["5 × 20 × 0.92: 62 % imaged, NIIRS 8.5, 7 min", "4 × 20 × 0.55: 18 % imaged",
+                 None],
                 dtype="string",
             ),
         }

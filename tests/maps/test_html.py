@@ -94,7 +94,7 @@ def test_provenance_banner_and_legend_are_on_the_page(page):
     assert "<dd>DJI_20240501_0912.SRT, skydio-0002.csv</dd>" in page
     assert "<dt>R_max</dt><dd>5 km</dd>" in page
     assert "Sites: risk score" in page
-    for label in ("4 or more", "3 – 4", "2 – 3", "1 – 2", "below 1", "no flight came near"):
+    for label in ("80 or more", "60 – 80", "40 – 60", "20 – 40", "below 20", "no flight came near"):
         assert label in page
     for colour in (*maps.RISK_COLOURS, maps.NO_SCORE_COLOUR):
         assert colour in page

@@ -14,7 +14,7 @@ from maps.text import text
 
 
 def test_risk_classes_include_their_lower_break():
-    scores = [0.0, 0.99, 1.0, 1.5, 2.0, 3.99, 4.0, 25.0, math.nan, None]
+    scores = [0.0, 19.9, 20.0, 30.0, 40.0, 79.9, 80.0, 500.0, math.nan, None]
     assert risk_classes(scores).tolist() == [0, 0, 1, 1, 2, 3, 4, 4, -1, -1]
     assert risk_classes([0.5, 0.6], bins=(0.1, 0.2, 0.55, 0.9)).tolist() == [2, 3]
     assert len(risk_labels()) == len(maps.RISK_COLOURS) == len(maps.RISK_BINS) + 1
@@ -41,6 +41,14 @@ def test_text_escapes_markup_quotes_and_url_schemes():
     assert text(None) == text(math.nan) == text(np.float64("nan")) == "—"
 
 
+def test_a_site_no_flight_came_near_is_drawn_as_unexposed(site_exposure):
+    # The engine scores an unvisited site 0; the map must not paint it as "low risk".
+    frame = site_exposure.copy()
+    frame.loc[2, "risk_score"] = 0.0
+    d = site_display(checked(frame, SITE_COLUMNS, what="s"))
+    assert sorted(d["risk_class"]) == [-1, 2, 4]
+
+
 def test_site_display_is_escaped_text_in_risk_order(site_exposure):
     d = site_display(checked(site_exposure, SITE_COLUMNS, what="s"))
     assert list(d["risk_class"]) == [-1, 2, 4]  # nobody came near first, riskiest drawn last
@@ -50,7 +58,7 @@ def test_site_display_is_escaped_text_in_risk_order(site_exposure):
     assert top["closest"] == "180 m"
     assert top["niirs"] == "8.5: readable markings (GSD 0.05 m)"
     assert top["coverage"] == "62 % (48 % at NIIRS ≥ 5)"
-    assert top["risk"] == "4.60 (class 4 or more)"
+    assert top["risk"] == "92.0 (class 80 or more)"
     assert top["visits"] == "3 flights, 2 drones"
     assert "2024-05-01T09:12:00Z" in top["seen"] and "2024-05-03T16:40:30Z" in top["seen"]
     none = d.iloc[0]
