@@ -1,0 +1,165 @@
+"""``exposure assess``: a fleet's logs against site sources → tables, map and manifest."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import geopandas as gpd
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+import flightlogs
+from exposure.cli.common import (
+    app,
+    errors_as_lines,
+    load_sites,
+    out_console,
+    progress_bar,
+    stage,
+)
+from exposure.engine import Assessment, assess
+from exposure.manifest import build_manifest, manifest_json
+from exposure.output import staged_outputs, write_table
+
+__all__ = ["OUTPUT_FILES", "assess_cmd", "print_summary", "run_assessment"]
+
+OUTPUT_FILES = (
+    "site_exposure.csv",
+    "site_exposure.gpkg",
+    "passes.csv",
+    "map.html",
+    "manifest.json",
+)
+
+
+def print_summary(result: Assessment, out: Path) -> None:
+    """Print the most exposed sites and where the map is."""
+    table = Table(title="Most exposed sites", show_lines=False)
+    for col in (
+        "site",
+        "category",
+        "flights",
+        "in view (s)",
+        "closest (m)",
+        "best NIIRS",
+        "coverage",
+        "risk",
+    ):
+        table.add_column(col, justify="left" if col in ("site", "category") else "right")
+    top = result.site_exposure[result.site_exposure["flights"] > 0].head(10)
+    for r in top.itertuples(index=False):
+        table.add_row(
+            str(r.name),
+            str(r.category),
+            str(r.flights),
+            f"{r.seconds_in_view:.0f}",
+            f"{r.min_slant_range_m:.0f}",
+            f"{r.best_niirs:.1f}",
+            f"{r.coverage_fraction:.1%}",
+            f"{r.risk_score:.1f}",
+        )
+    out_console.print(table)
+    c = result.counts
+    out_console.print(
+        f"{c['sites_in_view']} of {c['sites']} sites in view; {c['passes']} passes from "
+        f"{c['samples']} samples.",
+        highlight=False,
+    )
+    out_console.print(f"Map: {out / 'map.html'}", highlight=False)
+
+
+def run_assessment(
+    *,
+    command: str,
+    samples: gpd.GeoDataFrame,
+    flights: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    site_reports: list[dict[str, object]],
+    out: Path,
+    camera: str | None,
+    max_range_m: float,
+    title: str,
+    started: datetime,
+    progress: Progress,
+) -> Assessment:
+    """Assess, then write tables, map and manifest into ``out`` (all or nothing)."""
+    import maps  # the map is drawn only here, at the edge
+
+    with stage(progress, "Assessing exposure"):
+        result = assess(samples, flights, sites, camera=camera, max_range_m=max_range_m)
+    with stage(progress, "Writing results and map"), staged_outputs(out) as staging:
+        write_table(result.site_exposure, staging / "site_exposure.csv")
+        write_table(result.site_exposure, staging / "site_exposure.gpkg")
+        write_table(result.passes, staging / "passes.csv")
+        provenance = {
+            "inputs": f"{len(flights)} flights, {len(sites)} sites",
+            "parameters": f"mode potential, reach ≤ {max_range_m:g} m",
+            "generated": started.strftime("%Y-%m-%d %H:%M UTC"),
+            "version": f"exposure {flightlogs.__version__}",
+        }
+        m = maps.risk_map(result.site_exposure, flights=flights, title=title, provenance=provenance)
+        maps.save_html(m, staging / "map.html", offline=True)
+        manifest = build_manifest(
+            command=command,
+            flights=flights,
+            site_reports=site_reports,
+            parameters=result.parameters,
+            counts=result.counts,
+            assumptions=result.assumptions,
+            outputs=list(OUTPUT_FILES),
+            started=started,
+        )
+        (staging / "manifest.json").write_text(manifest_json(manifest), encoding="utf-8")
+    return result
+
+
+@app.command("assess")
+def assess_cmd(
+    logs: Annotated[list[Path], typer.Option("--logs", help="Log file or directory (repeatable).")],
+    sites: Annotated[
+        list[str],
+        typer.Option(
+            "--sites", help="Site file, point-catalogue CSV, or bundled:NAME (repeatable)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Result directory.")],
+    fleet: Annotated[Path | None, typer.Option("--fleet", help="Fleet inventory CSV.")] = None,
+    camera: Annotated[
+        str | None, typer.Option("--camera", help="Camera key for every flight.")
+    ] = None,
+    max_range_m: Annotated[
+        float, typer.Option("--max-range-m", help="Cap on camera reach.")
+    ] = 5000.0,
+    title: Annotated[
+        str, typer.Option("--title", help="Banner text of the map.")
+    ] = "Drone exposure of sensitive sites",
+) -> None:
+    """Assess a fleet's logs against site sources and write tables, map and manifest.
+
+    Example: exposure assess --logs logs/ --sites sites.gpkg --sites bundled:japan --out result/
+    """
+    started = datetime.now(UTC)
+    with errors_as_lines(), progress_bar() as progress:
+        with stage(progress, "Reading flight logs"):
+            samples, flights = flightlogs.read_flight_logs(logs)
+            if fleet is not None:
+                flights = flightlogs.apply_fleet(flights, flightlogs.read_fleet(fleet))
+        with stage(progress, "Reading sites"):
+            site_table, reports = load_sites(sites)
+        result = run_assessment(
+            command="assess",
+            samples=samples,
+            flights=flights,
+            sites=site_table,
+            site_reports=reports,
+            out=out,
+            camera=camera,
+            max_range_m=max_range_m,
+            title=title,
+            started=started,
+            progress=progress,
+        )
+    print_summary(result, out)
