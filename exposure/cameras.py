@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import pandas as pd
+
 from exposure.errors import CameraError
 
-__all__ = ["DEFAULT_CAMERA", "Camera", "camera_for_model", "load_cameras"]
+__all__ = ["DEFAULT_CAMERA", "Camera", "camera_for_model", "identify_cameras", "load_cameras"]
 
 #: Camera assumed for a flight whose log and fleet entry name no known camera: the most common
 #: wide camera of the consumer/government fleets this tool is built for.
@@ -190,3 +192,67 @@ def camera_for_model(model: str | None, cameras: dict[str, Camera]) -> str | Non
             if pattern in text and len(pattern) > best_len:
                 best, best_len = key, len(pattern)
     return best
+
+
+def identify_cameras(
+    flights: pd.DataFrame, cameras: dict[str, Camera], *, camera: str | None = None
+) -> pd.DataFrame:
+    """Decide the camera of every flight, and say how it was decided.
+
+    In order: ``camera`` (one key for every flight), the flight's own ``camera`` column (from
+    the log or the fleet file), its ``model`` matched against the catalogue, and finally
+    :data:`DEFAULT_CAMERA`.
+
+    Parameters
+    ----------
+    flights : pandas.DataFrame
+        With ``flight_id``, and ``camera`` and ``model`` where known; not modified.
+    cameras : dict of str to Camera
+        The catalogue.
+    camera : str, optional
+        A key to use for every flight.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``flight_id``, ``camera`` (a catalogue key) and ``camera_match``: ``"override"``,
+        ``"named"``, ``"model <model>"`` or ``"none matched: default"``.
+
+    Raises
+    ------
+    CameraError
+        If ``camera`` or a flight's named camera is not in the catalogue.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"flight_id": ["a", "b", "c"], "camera": [None, "skydio_x2", None],
+    ...                   "model": ["DJI Mini 4 Pro", None, "Zeppelin NT"]})
+    >>> identify_cameras(f, load_cameras())[["camera", "camera_match"]].values.tolist()
+    [['dji_mini3pro', 'model DJI Mini 4 Pro'], ['skydio_x2', 'named'], \
+['dji_mavic3_wide', 'none matched: default']]
+    """
+    ids = flights["flight_id"].tolist()
+    if camera is not None:
+        if camera not in cameras:
+            raise CameraError(
+                f"camera {camera!r} is not in the catalogue (known: {', '.join(sorted(cameras))})"
+            )
+        return pd.DataFrame({"flight_id": ids, "camera": camera, "camera_match": "override"})
+    named = flights["camera"] if "camera" in flights else pd.Series([None] * len(ids))
+    models = flights["model"] if "model" in flights else pd.Series([None] * len(ids))
+    keys, how, unknown = [], [], []
+    for fid, key, model in zip(ids, named, models, strict=True):
+        if isinstance(key, str) and key:
+            if key not in cameras:
+                unknown.append(f"flight {fid}: camera {key!r}")
+            keys.append(key)
+            how.append("named")
+            continue
+        key = camera_for_model(model if isinstance(model, str) else None, cameras)
+        keys.append(key or DEFAULT_CAMERA)
+        how.append(f"model {model}" if key else "none matched: default")
+    if unknown:
+        raise CameraError(
+            "; ".join(unknown) + f" not in the catalogue (known: {', '.join(sorted(cameras))})"
+        )
+    return pd.DataFrame({"flight_id": ids, "camera": keys, "camera_match": how})

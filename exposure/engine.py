@@ -30,10 +30,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from exposure.cameras import DEFAULT_CAMERA, Camera, camera_for_model, load_cameras
+from exposure.cameras import DEFAULT_CAMERA, Camera, identify_cameras, load_cameras
 from exposure.coverage import coverage_fractions, nadir_best_gsd, site_grid
 from exposure.crs import local_epsg, to_local
-from exposure.errors import CameraError, ExposureError
+from exposure.errors import ExposureError
 from exposure.footprint import nadir_half_sizes
 from exposure.quality import (
     gsd_m,
@@ -104,35 +104,19 @@ def risk_score(
 def _flight_cameras(
     flights: pd.DataFrame, cameras: dict[str, Camera], camera: str | None
 ) -> tuple[dict[str, Camera], list[str]]:
-    """Camera per flight: the override, else the flight's camera key, its model, or the default."""
+    """Camera per flight (see :func:`identify_cameras`), and a note on the defaulted ones."""
+    chosen = identify_cameras(flights, cameras, camera=camera)
     notes = []
     if camera is not None:
-        if camera not in cameras:
-            raise CameraError(
-                f"camera {camera!r} is not in the catalogue (known: {', '.join(sorted(cameras))})"
-            )
-        return dict.fromkeys(flights["flight_id"], cameras[camera]), [
-            f"camera {camera} used for every flight"
-        ]
-    chosen, defaulted = {}, []
-    for fid, key, model in zip(
-        flights["flight_id"], flights["camera"], flights["model"], strict=True
-    ):
-        if isinstance(key, str) and key:
-            if key not in cameras:
-                raise CameraError(f"flight {fid}: camera {key!r} is not in the catalogue")
-        else:
-            key = camera_for_model(model if isinstance(model, str) else None, cameras)
-        if key is None:
-            key = DEFAULT_CAMERA
-            defaulted.append(str(fid))
-        chosen[fid] = cameras[key]
-    if defaulted:
+        notes.append(f"camera {camera} used for every flight")
+    defaulted = chosen.loc[chosen["camera_match"].str.startswith("none"), "flight_id"]
+    if len(defaulted):
         notes.append(
             f"{len(defaulted)} flights name no known camera; {DEFAULT_CAMERA} assumed "
-            f"(e.g. {', '.join(defaulted[:3])})"
+            f"(e.g. {', '.join(map(str, defaulted[:3]))})"
         )
-    return chosen, notes
+    keys = zip(chosen["flight_id"], chosen["camera"], strict=True)
+    return {f: cameras[k] for f, k in keys}, notes
 
 
 def _sample_seconds(flight: np.ndarray, time_ns: np.ndarray, cap_s: float) -> np.ndarray:

@@ -30,6 +30,7 @@ OUTPUT_FILES = (
     "site_exposure.csv",
     "site_exposure.gpkg",
     "passes.csv",
+    "flights.gpkg",
     "map.html",
     "manifest.json",
 )
@@ -94,6 +95,7 @@ def run_assessment(
         write_table(result.site_exposure, staging / "site_exposure.csv")
         write_table(result.site_exposure, staging / "site_exposure.gpkg")
         write_table(result.passes, staging / "passes.csv")
+        write_table(flights, staging / "flights.gpkg")
         provenance = {
             "inputs": f"{len(flights)} flights, {len(sites)} sites",
             "parameters": f"mode potential, reach ≤ {max_range_m:g} m",
