@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from exposure.quality import niirs, weighted_gsd_m
 
-__all__ = ["SiteGrid", "coverage_fractions", "nadir_best_gsd", "site_grid"]
+__all__ = ["SiteGrid", "cell_size_m", "coverage_fractions", "nadir_best_gsd", "site_grid"]
 
 # Upper bound on cells × samples handled in one numpy step (about 100 MB of float64 temporaries).
 _CHUNK_ELEMENTS = 2_000_000
@@ -71,7 +71,8 @@ def site_grid(
     (10.0, 400)
     """
     xmin, ymin, xmax, ymax = polygon.bounds
-    cell = max(min_cell_m, float(np.sqrt(max((xmax - xmin) * (ymax - ymin), 0.0) / max_cells)))
+    bounds = np.array([polygon.bounds])
+    cell = float(cell_size_m(bounds, max_cells=max_cells, min_cell_m=min_cell_m)[0])
     xs = np.arange(xmin + cell / 2, xmax, cell)
     ys = np.arange(ymin + cell / 2, ymax, cell)
     gx, gy = np.meshgrid(xs, ys)
@@ -81,6 +82,26 @@ def site_grid(
         p = polygon.representative_point()
         return SiteGrid(np.array([p.x]), np.array([p.y]), cell)
     return SiteGrid(gx[inside], gy[inside], cell)
+
+
+def cell_size_m(
+    bounds: NDArray[np.float64], *, max_cells: int = 10_000, min_cell_m: float = 2.0
+) -> NDArray[np.float64]:
+    """Grid cell edge per site: ``max(min_cell_m, sqrt(bbox_area / max_cells))``.
+
+    Parameters
+    ----------
+    bounds : numpy.ndarray
+        (n, 4) site bounding boxes in metres.
+
+    Examples
+    --------
+    >>> cell_size_m(np.array([[0, 0, 200, 200], [0, 0, 10, 10]]), max_cells=400).tolist()
+    [10.0, 2.0]
+    """
+    b = np.asarray(bounds, dtype=float)
+    area = np.maximum((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), 0.0)
+    return np.maximum(min_cell_m, np.sqrt(area / max_cells))
 
 
 def nadir_best_gsd(

@@ -1,17 +1,22 @@
 """The result tables that ``exposure assess`` writes, and their validating constructors.
 
 ``site_exposure`` (one row per site, the site's polygon, EPSG:4326)
-    ``site_id``, ``name``, ``category``, ``sensitivity``, ``flights``, ``drones`` (distinct
-    counts), ``seconds_in_view``, ``min_slant_range_m``, ``best_gsd_m``, ``best_niirs``,
-    ``best_niirs_meaning`` (what that level lets an interpreter see), ``coverage_fraction``,
-    ``coverage_fraction_niirs5``, ``first_seen``, ``last_seen``, ``mode`` (``observed``,
-    ``potential`` or ``observed+potential``), ``risk_score``, ``risk_explanation``.
+    ``site_id``, ``name``, ``category``, ``sensitivity``, ``flights``, ``drones``, ``vendors``,
+    ``operators`` (distinct counts), ``seconds_in_view``, ``min_slant_range_m``,
+    ``best_gsd_m``, ``best_niirs``, ``best_niirs_meaning`` (what that level lets an interpreter
+    see), ``coverage_fraction``, ``coverage_fraction_niirs5``, ``coverage_cell_m`` (the site's
+    grid cell), ``first_seen``, ``last_seen``, ``view_sectors`` (how many of twelve 30°
+    directions around the site it was seen from: seen from many directions, a site can be
+    reconstructed in 3-D), ``mode`` (``observed``, ``potential`` or ``observed+potential``),
+    ``risk_score``, ``risk_explanation``.
     Sites nobody came near are listed with ``flights == 0`` and NA metrics.
 
 ``passes`` (one row per contiguous stretch of one flight with one site in view; no geometry)
     ``flight_id``, ``drone_id``, ``site_id``, ``t_start``, ``t_end``, ``seconds_in_view``,
     ``min_slant_range_m``, ``best_gsd_m``, ``best_niirs``, ``mode``, ``n_samples``,
-    ``capturing`` (True if the camera recorded during the pass, NA when the log does not say).
+    ``capturing`` (True if the camera recorded during the pass, NA when the log does not say),
+    ``sectors_mask`` (bit k set when the drone was seen in the 30° sector starting k·30°
+    clockwise from north of the site's centroid).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ PASS_COLUMNS: dict[str, str] = {
     "mode": "string",
     "n_samples": "int64",
     "capturing": "boolean",
+    "sectors_mask": "int64",
 }
 
 SITE_EXPOSURE_COLUMNS: dict[str, str] = {
@@ -45,6 +51,8 @@ SITE_EXPOSURE_COLUMNS: dict[str, str] = {
     "sensitivity": "int64",
     "flights": "int64",
     "drones": "int64",
+    "vendors": "int64",
+    "operators": "int64",
     "seconds_in_view": "float64",
     "min_slant_range_m": "float64",
     "best_gsd_m": "float64",
@@ -52,8 +60,10 @@ SITE_EXPOSURE_COLUMNS: dict[str, str] = {
     "best_niirs_meaning": "string",
     "coverage_fraction": "float64",
     "coverage_fraction_niirs5": "float64",
+    "coverage_cell_m": "float64",
     "first_seen": "datetime64[ns, UTC]",
     "last_seen": "datetime64[ns, UTC]",
+    "view_sectors": "int64",
     "mode": "string",
     "risk_score": "float64",
     "risk_explanation": "string",

@@ -1,0 +1,309 @@
+"""The per-chunk computation of the engine: one chunk of whole flights against every site.
+
+A chunk holds whole flights (a pass never spans two chunks), so the engine is a map over chunks
+followed by a merge: passes are concatenated, and per-site coverage grids are merged by keeping
+the best (smallest) GSD per cell. The same functions run in process or on Dask workers; every
+input and output here is plain numpy/pandas and pickles cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+
+from exposure.coverage import coverage_fractions, nadir_best_gsd, site_grid
+from exposure.crs import local_epsg, to_local
+from exposure.footprint import nadir_half_sizes
+from exposure.prefilter import ReachIndex, candidate_pairs, reach_boxes
+from exposure.quality import gsd_m, horizon_m, niirs, range_for_niirs_m, weighted_gsd_m
+
+__all__ = [
+    "SECTORS",
+    "Chunk",
+    "EngineParams",
+    "Partial",
+    "SiteContext",
+    "assess_chunk",
+    "grid_coverage",
+    "merge_partials",
+    "sample_seconds",
+]
+
+#: Viewing directions are counted in 12 sectors of 30° around each site.
+SECTORS = 12
+
+
+@dataclass(frozen=True)
+class EngineParams:
+    """Parameters of one run (see :func:`exposure.engine.assess`)."""
+
+    max_range_m: float = 5000.0
+    useful_niirs: float = 2.0
+    max_sample_gap_s: float = 10.0
+    pass_gap_s: float = 30.0
+    coverage_max_cells: int = 10_000
+
+
+@dataclass(frozen=True)
+class SiteContext:
+    """What every chunk needs to know about the sites, in their local metric CRSs.
+
+    Attributes
+    ----------
+    local_geom : numpy.ndarray
+        Site polygons, each in the UTM/UPS zone of its centroid (metres).
+    epsg : numpy.ndarray
+        That zone's EPSG code per site.
+    centroid_xy : numpy.ndarray
+        (n, 2) site centroids in their local CRS.
+    floor_m : numpy.ndarray
+        Height of the site's lowest surface above the ground (0 where the catalogue has none).
+    boxes : numpy.ndarray
+        Site bounding boxes in degrees grown by the largest reach.
+    index : ReachIndex
+        The coarse grid of :mod:`exposure.prefilter`.
+    """
+
+    local_geom: NDArray[np.object_]
+    epsg: NDArray[np.int64]
+    centroid_xy: NDArray[np.float64]
+    floor_m: NDArray[np.float64]
+    boxes: NDArray[np.float64]
+    index: ReachIndex
+
+    @classmethod
+    def build(cls, geometry: NDArray[np.object_], floor_m: NDArray[np.float64], reach_m: float):
+        """Project every site into its own zone and build the reach index."""
+        centroids = shapely.centroid(geometry)
+        epsg = local_epsg(shapely.get_x(centroids), shapely.get_y(centroids))
+        local = np.empty(len(geometry), dtype=object)
+        cxy = np.zeros((len(geometry), 2))
+        for code in np.unique(epsg):
+            sel = epsg == code
+            local[sel] = shapely.transform(
+                geometry[sel],
+                lambda xy, code=code: np.column_stack(to_local(xy[:, 0], xy[:, 1], code)),
+            )
+            c = shapely.centroid(local[sel])
+            cxy[sel] = np.column_stack([shapely.get_x(c), shapely.get_y(c)])
+        boxes = reach_boxes(shapely.bounds(geometry), reach_m)
+        floor = np.nan_to_num(np.asarray(floor_m, float), nan=0.0)
+        return cls(local, epsg, cxy, floor, boxes, ReachIndex.build(boxes))
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Whole flights' samples as plain arrays, sorted by flight then time.
+
+    ``flight`` holds integer flight codes; the camera arrays hold each sample's camera geometry
+    (pixel pitch, longest and widest focal length, fields of view at the widest focal length).
+    """
+
+    flight: NDArray[np.int64]
+    time_ns: NDArray[np.int64]
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    height_m: NDArray[np.float64]
+    yaw_deg: NDArray[np.float64]
+    capturing: NDArray[np.int8]  # 1 recording, 0 not, -1 unknown
+    pitch_mm: NDArray[np.float64]
+    focal_long_mm: NDArray[np.float64]
+    focal_wide_mm: NDArray[np.float64]
+    hfov_rad: NDArray[np.float64]
+    vfov_rad: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return len(self.flight)
+
+
+@dataclass
+class Partial:
+    """What one chunk contributes: its passes, coverage grids and counts."""
+
+    passes: pd.DataFrame
+    grids: dict[int, NDArray[np.float64]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def sample_seconds(flight: NDArray[np.int64], time_ns: NDArray[np.int64], cap_s: float):
+    """Seconds each sample stands for: half the gap to each neighbour in its flight.
+
+    Each gap is first capped at ``cap_s`` (a gap of minutes in a log is not time in view). Splitting
+    every gap between its two samples makes the totals independent of the direction of time.
+
+    Examples
+    --------
+    >>> sample_seconds(np.array([0, 0, 0, 1]), np.array([0, 1, 3, 9]) * 10**9, 10.0).tolist()
+    [0.5, 1.5, 1.0, 0.0]
+    """
+    out = np.zeros(len(flight))
+    if len(flight) < 2:
+        return out
+    gap = np.clip(np.diff(time_ns).astype(float) / 1e9, 0.0, cap_s)
+    gap = np.where(flight[1:] == flight[:-1], gap, 0.0)
+    out[:-1] += gap / 2
+    out[1:] += gap / 2
+    return out
+
+
+def assess_chunk(chunk: Chunk, sites: SiteContext, params: EngineParams) -> Partial:
+    """Compute the passes and coverage grids of one chunk of whole flights.
+
+    Returns
+    -------
+    Partial
+        ``passes`` has one row per pass with integer ``flight`` and ``site`` codes, times in ns,
+        the pass metrics and a 12-bit ``sectors`` mask of the directions it was seen from.
+    """
+    n = len(chunk)
+    seconds = sample_seconds(chunk.flight, chunk.time_ns, params.max_sample_gap_s)
+    h = np.maximum(chunk.height_m, 0.0)
+    usable = np.isfinite(chunk.height_m)
+    reach = np.minimum(
+        np.minimum(params.max_range_m, horizon_m(h)),
+        range_for_niirs_m(params.useful_niirs, chunk.pitch_mm, chunk.focal_long_mm),
+    )
+    reach = np.where(usable, reach, 0.0)
+    cand = np.flatnonzero(usable & (reach > 0) & sites.index.candidates(chunk.lon, chunk.lat))
+    pi, si = candidate_pairs(chunk.lon[cand], chunk.lat[cand], sites.boxes)
+    pi = cand[pi]
+    counts = {
+        "samples": n,
+        "samples_without_height": int((~usable).sum()),
+        "prefilter_candidates": len(cand),
+        "candidate_pairs": len(pi),
+    }
+
+    px, py = np.empty(len(pi)), np.empty(len(pi))
+    for code in np.unique(sites.epsg[si]):
+        sel = sites.epsg[si] == code
+        px[sel], py[sel] = to_local(chunk.lon[pi[sel]], chunk.lat[pi[sel]], code)
+    d_h = shapely.distance(shapely.points(px, py), sites.local_geom[si]) if len(pi) else px
+    # The site's surface may sit above the ground (a catalogue floor): measure to it.
+    dz = h[pi] - sites.floor_m[si]
+    slant = np.hypot(d_h, dz)
+    keep = slant <= reach[pi]
+    pi, si, px, py, d_h, dz, slant = (a[keep] for a in (pi, si, px, py, d_h, dz, slant))
+    gsd = gsd_m(slant, chunk.pitch_mm[pi], chunk.focal_long_mm[pi])
+    level = niirs(weighted_gsd_m(gsd, np.arctan2(dz, d_h)))
+    azimuth = np.degrees(np.arctan2(px - sites.centroid_xy[si, 0], py - sites.centroid_xy[si, 1]))
+    sector = (np.floor(np.mod(azimuth, 360.0) / (360.0 / SECTORS)).astype(np.int64)) % SECTORS
+    counts["pairs_in_view"] = len(pi)
+
+    passes = _passes(chunk, pi, si, seconds, slant, gsd, level, sector, params.pass_gap_s)
+    grids = _grids(chunk, pi, si, px, py, d_h, h, sites, params.coverage_max_cells)
+    return Partial(passes, grids, counts)
+
+
+def _passes(chunk, pi, si, seconds, slant, gsd, level, sector, gap_s) -> pd.DataFrame:
+    order = np.lexsort((chunk.time_ns[pi], chunk.flight[pi], si))
+    pi, si = pi[order], si[order]
+    t = chunk.time_ns[pi]
+    f = chunk.flight[pi]
+    new = np.ones(len(pi), bool)
+    if len(pi):
+        new[1:] = (si[1:] != si[:-1]) | (f[1:] != f[:-1]) | (np.diff(t) > gap_s * 1e9)
+    pass_no = np.cumsum(new) - 1
+    cap = chunk.capturing[pi]
+    frame = pd.DataFrame(
+        {
+            "pass_no": pass_no,
+            "site": si,
+            "flight": f,
+            "t": t,
+            "seconds": seconds[pi],
+            "slant": slant[order],
+            "gsd": gsd[order],
+            "niirs": level[order],
+            "cap_true": cap == 1,
+            "cap_known": cap >= 0,
+            "sector_bit": np.left_shift(1, sector[order]).astype(np.int64),
+        }
+    )
+    g = frame.groupby("pass_no", sort=True)
+    out = g.agg(
+        site=("site", "first"),
+        flight=("flight", "first"),
+        t_start=("t", "min"),
+        t_end=("t", "max"),
+        seconds_in_view=("seconds", "sum"),
+        min_slant_range_m=("slant", "min"),
+        best_gsd_m=("gsd", "min"),
+        best_niirs=("niirs", "max"),
+        n_samples=("t", "size"),
+        cap_any=("cap_true", "max"),
+        cap_known=("cap_known", "max"),
+    )
+    out["sectors"] = g["sector_bit"].agg(np.bitwise_or.reduce)
+    return out.reset_index(drop=True)
+
+
+def _grids(chunk, pi, si, px, py, d_h, h, sites, max_cells) -> dict[int, NDArray[np.float64]]:
+    """Best weighted GSD per grid cell of every site a nadir footprint touched in this chunk."""
+    k = pi
+    a, b = nadir_half_sizes(h[k], chunk.hfov_rad[k], chunk.vfov_rad[k])
+    # A footprint can reach the site only if the site lies within its half-diagonal.
+    touching = d_h <= np.hypot(a, b)
+    grids = {}
+    for site in np.unique(si[touching]):
+        sel = touching & (si == site)
+        grid = site_grid(sites.local_geom[site], max_cells=max_cells)
+        grids[int(site)] = nadir_best_gsd(
+            grid,
+            x=px[sel],
+            y=py[sel],
+            height_m=h[k[sel]] - sites.floor_m[site],
+            yaw_deg=chunk.yaw_deg[k[sel]],
+            half_across=a[sel],
+            half_along=b[sel],
+            pixel_pitch_mm=chunk.pitch_mm[k[sel]],
+            focal_mm=chunk.focal_wide_mm[k[sel]],
+        )
+    return grids
+
+
+def merge_partials(partials: list[Partial]) -> Partial:
+    """Concatenate passes, keep the best GSD per cell, and add up the counts.
+
+    The result does not depend on how the flights were split into chunks.
+    """
+    passes = [p.passes for p in partials if len(p.passes)]
+    merged = Partial(pd.concat(passes, ignore_index=True) if passes else _empty_passes())
+    for p in partials:
+        for site, best in p.grids.items():
+            merged.grids[site] = (
+                np.minimum(merged.grids[site], best) if site in merged.grids else best
+            )
+        for key, value in p.counts.items():
+            merged.counts[key] = merged.counts.get(key, 0) + value
+    return merged
+
+
+def _empty_passes() -> pd.DataFrame:
+    cols = {
+        "site": "int64",
+        "flight": "int64",
+        "t_start": "int64",
+        "t_end": "int64",
+        "seconds_in_view": "float64",
+        "min_slant_range_m": "float64",
+        "best_gsd_m": "float64",
+        "best_niirs": "float64",
+        "n_samples": "int64",
+        "cap_any": "bool",
+        "cap_known": "bool",
+        "sectors": "int64",
+    }
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in cols.items()})
+
+
+def grid_coverage(grids: dict[int, NDArray[np.float64]], n_sites: int):
+    """Coverage fraction and NIIRS ≥ 5 fraction per site (0 where no footprint touched it)."""
+    cov, cov5 = np.zeros(n_sites), np.zeros(n_sites)
+    for site, best in grids.items():
+        cov[site], cov5[site] = coverage_fractions(best)
+    return cov, cov5
