@@ -144,14 +144,15 @@ def nadir_best_gsd(
         along = dx * sin + dy * cos
         across = dx * cos - dy * sin
         inside = (np.abs(across) <= half_across[s, None]) & (np.abs(along) <= half_along[s, None])
-        if not inside.any():
+        # Resolution only where a footprint covers a cell: usually a small share of the pairs.
+        row, cell = np.nonzero(inside)
+        if not len(row):
             continue
-        horiz = np.hypot(dx, dy)
-        h = height_m[s, None]
+        horiz = np.hypot(dx[row, cell], dy[row, cell])
+        h = height_m[s][row]
         slant = np.hypot(horiz, h)
-        gsd = pixel_pitch_mm[s, None] * slant / focal_mm[s, None]
-        gw = weighted_gsd_m(gsd, np.arctan2(h, horiz))
-        best = np.minimum(best, np.where(inside, gw, np.inf).min(axis=0))
+        gsd = pixel_pitch_mm[s][row] * slant / focal_mm[s][row]
+        np.minimum.at(best, cell, weighted_gsd_m(gsd, np.arctan2(h, horiz)))
     return best
 
 

@@ -170,10 +170,10 @@ def _check_inputs(samples, flights, sites, params: EngineParams, chunk_samples: 
 
 def _chunks(samples: pd.DataFrame, per_flight: dict[str, Camera], size: int):
     """Flight ids (codes → ids) and chunks of whole flights sorted by flight and time."""
-    codes, flight_ids = pd.factorize(samples["flight_id"].astype(str), sort=True)
-    t_ns = (
-        pd.to_datetime(samples["time"], utc=True).to_numpy(dtype="datetime64[ns]").astype("int64")
-    )
+    codes, flight_ids = pd.factorize(samples["flight_id"], sort=True)
+    flight_ids = np.asarray(flight_ids.astype(str), dtype=object)
+    t_ns = pd.to_datetime(samples["time"], utc=True).to_numpy(dtype="datetime64[ns]")
+    t_ns = t_ns.astype("int64")
     order = np.lexsort((t_ns, codes))
     codes, t_ns = codes[order], t_ns[order]
     col = {
@@ -186,17 +186,14 @@ def _chunks(samples: pd.DataFrame, per_flight: dict[str, Camera], size: int):
         if cap is None
         else np.where(cap.isna(), -1, cap.fillna(False).astype(int)).astype(np.int8)[order]
     )
+    # Camera figures per flight code: the kernel looks them up for prefiltered samples only.
     cams = [per_flight[f] for f in flight_ids]
-
-    def per(attr):
-        return np.array([attr(c) for c in cams], dtype=float)[codes]
-
     camera_arrays = {
-        "pitch_mm": per(lambda c: c.pixel_pitch_mm),
-        "focal_long_mm": per(lambda c: c.focal_max_mm),
-        "focal_wide_mm": per(lambda c: c.focal_min_mm),
-        "hfov_rad": per(lambda c: c.hfov_rad()),
-        "vfov_rad": per(lambda c: c.vfov_rad()),
+        "pitch_mm": np.array([c.pixel_pitch_mm for c in cams]),
+        "focal_long_mm": np.array([c.focal_max_mm for c in cams]),
+        "focal_wide_mm": np.array([c.focal_min_mm for c in cams]),
+        "hfov_rad": np.array([c.hfov_rad() for c in cams]),
+        "vfov_rad": np.array([c.vfov_rad() for c in cams]),
     }
     # Cut at flight boundaries once a chunk holds `size` samples.
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
@@ -220,7 +217,7 @@ def _chunks(samples: pd.DataFrame, per_flight: dict[str, Camera], size: int):
                 height_m=col["height_agl_m"][sl],
                 yaw_deg=col["yaw_deg"][sl],
                 capturing=capturing[sl],
-                **{k: v[sl] for k, v in camera_arrays.items()},
+                **camera_arrays,
             )
         )
     return np.asarray(flight_ids, dtype=object), chunks

@@ -99,8 +99,10 @@ class SiteContext:
 class Chunk:
     """Whole flights' samples as plain arrays, sorted by flight then time.
 
-    ``flight`` holds integer flight codes; the camera arrays hold each sample's camera geometry
-    (pixel pitch, longest and widest focal length, fields of view at the widest focal length).
+    ``flight`` holds integer flight codes; the camera arrays are indexed by flight code and hold
+    each flight's camera geometry (pixel pitch, longest and widest focal length, fields of view
+    at the widest focal length), so per-sample camera figures are looked up only for the few
+    samples that pass the prefilter.
     """
 
     flight: NDArray[np.int64]
@@ -163,14 +165,15 @@ def assess_chunk(chunk: Chunk, sites: SiteContext, params: EngineParams) -> Part
     seconds = sample_seconds(chunk.flight, chunk.time_ns, params.max_sample_gap_s)
     h = np.maximum(chunk.height_m, 0.0)
     usable = np.isfinite(chunk.height_m)
+    cand = np.flatnonzero(usable & (h > 0) & sites.index.candidates(chunk.lon, chunk.lat))
+    fc = chunk.flight[cand]
     reach = np.minimum(
-        np.minimum(params.max_range_m, horizon_m(h)),
-        range_for_niirs_m(params.useful_niirs, chunk.pitch_mm, chunk.focal_long_mm),
+        np.minimum(params.max_range_m, horizon_m(h[cand])),
+        range_for_niirs_m(params.useful_niirs, chunk.pitch_mm[fc], chunk.focal_long_mm[fc]),
     )
-    reach = np.where(usable, reach, 0.0)
-    cand = np.flatnonzero(usable & (reach > 0) & sites.index.candidates(chunk.lon, chunk.lat))
-    pi, si = candidate_pairs(chunk.lon[cand], chunk.lat[cand], sites.boxes)
-    pi = cand[pi]
+    cand, reach = cand[reach > 0], reach[reach > 0]
+    pj, si = candidate_pairs(chunk.lon[cand], chunk.lat[cand], sites.boxes)
+    pi, reach_pi = cand[pj], reach[pj]
     counts = {
         "samples": n,
         "samples_without_height": int((~usable).sum()),
@@ -186,9 +189,10 @@ def assess_chunk(chunk: Chunk, sites: SiteContext, params: EngineParams) -> Part
     # The site's surface may sit above the ground (a catalogue floor): measure to it.
     dz = h[pi] - sites.floor_m[si]
     slant = np.hypot(d_h, dz)
-    keep = slant <= reach[pi]
+    keep = slant <= reach_pi
     pi, si, px, py, d_h, dz, slant = (a[keep] for a in (pi, si, px, py, d_h, dz, slant))
-    gsd = gsd_m(slant, chunk.pitch_mm[pi], chunk.focal_long_mm[pi])
+    fpi = chunk.flight[pi]
+    gsd = gsd_m(slant, chunk.pitch_mm[fpi], chunk.focal_long_mm[fpi])
     level = niirs(weighted_gsd_m(gsd, np.arctan2(dz, d_h)))
     azimuth = np.degrees(np.arctan2(px - sites.centroid_xy[si, 0], py - sites.centroid_xy[si, 1]))
     sector = (np.floor(np.mod(azimuth, 360.0) / (360.0 / SECTORS)).astype(np.int64)) % SECTORS
@@ -245,7 +249,8 @@ def _passes(chunk, pi, si, seconds, slant, gsd, level, sector, gap_s) -> pd.Data
 def _grids(chunk, pi, si, px, py, d_h, h, sites, max_cells) -> dict[int, NDArray[np.float64]]:
     """Best weighted GSD per grid cell of every site a nadir footprint touched in this chunk."""
     k = pi
-    a, b = nadir_half_sizes(h[k], chunk.hfov_rad[k], chunk.vfov_rad[k])
+    fk = chunk.flight[k]
+    a, b = nadir_half_sizes(h[k], chunk.hfov_rad[fk], chunk.vfov_rad[fk])
     # A footprint can reach the site only if the site lies within its half-diagonal.
     touching = d_h <= np.hypot(a, b)
     grids = {}
@@ -260,8 +265,8 @@ def _grids(chunk, pi, si, px, py, d_h, h, sites, max_cells) -> dict[int, NDArray
             yaw_deg=chunk.yaw_deg[k[sel]],
             half_across=a[sel],
             half_along=b[sel],
-            pixel_pitch_mm=chunk.pitch_mm[k[sel]],
-            focal_mm=chunk.focal_wide_mm[k[sel]],
+            pixel_pitch_mm=chunk.pitch_mm[fk[sel]],
+            focal_mm=chunk.focal_wide_mm[fk[sel]],
         )
     return grids
 
