@@ -11,13 +11,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import shapely
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from exposure.quality import niirs, weighted_gsd_m
 
-__all__ = ["SiteGrid", "cell_size_m", "coverage_fractions", "nadir_best_gsd", "site_grid"]
+__all__ = [
+    "SiteGrid",
+    "cell_size_m",
+    "coverage_fractions",
+    "footprint_best_gsd",
+    "nadir_best_gsd",
+    "points_in_footprints",
+    "site_grid",
+]
 
 # Upper bound on cells × samples handled in one numpy step (about 100 MB of float64 temporaries).
 _CHUNK_ELEMENTS = 2_000_000
@@ -136,10 +145,21 @@ def nadir_best_gsd(
     best = np.full(grid.n_cells, np.inf)
     yaw = np.radians(np.nan_to_num(yaw_deg, nan=0.0))
     step = max(1, _CHUNK_ELEMENTS // max(grid.n_cells, 1))
+    reach = np.hypot(half_across, half_along)
     for start in range(0, len(x), step):
         s = slice(start, start + step)
-        dx = grid.x[None, :] - x[s, None]
-        dy = grid.y[None, :] - y[s, None]
+        # Consecutive samples of a flight lie close together: only cells inside the bounding
+        # box of this step's footprints can be covered.
+        near = np.flatnonzero(
+            (grid.x >= (x[s] - reach[s]).min())
+            & (grid.x <= (x[s] + reach[s]).max())
+            & (grid.y >= (y[s] - reach[s]).min())
+            & (grid.y <= (y[s] + reach[s]).max())
+        )
+        if not len(near):
+            continue
+        dx = grid.x[near][None, :] - x[s, None]
+        dy = grid.y[near][None, :] - y[s, None]
         sin, cos = np.sin(yaw[s])[:, None], np.cos(yaw[s])[:, None]
         along = dx * sin + dy * cos
         across = dx * cos - dy * sin
@@ -152,8 +172,174 @@ def nadir_best_gsd(
         h = height_m[s][row]
         slant = np.hypot(horiz, h)
         gsd = pixel_pitch_mm[s][row] * slant / focal_mm[s][row]
-        np.minimum.at(best, cell, weighted_gsd_m(gsd, np.arctan2(h, horiz)))
+        np.minimum.at(best, near[cell], weighted_gsd_m(gsd, np.arctan2(h, horiz)))
     return best
+
+
+def points_in_footprints(rings: ArrayLike, px: ArrayLike, py: ArrayLike) -> NDArray[np.bool_]:
+    """Which points fall inside which convex footprint, shape (N rings, P points).
+
+    A point on the boundary is inside; a NaN ring contains nothing.
+
+    Parameters
+    ----------
+    rings : array_like
+        (N, M, 2) convex counter-clockwise rings, or one (M, 2) ring, as
+        :func:`exposure.footprint.footprint_rings` gives them.
+    px, py : array_like
+        (P,) point coordinates in the same frame.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+
+    Examples
+    --------
+    >>> square = np.array([[0.0, 0.0], [2.0, 0.0], [2.0, 2.0], [0.0, 2.0]])
+    >>> points_in_footprints(square, [1.0, 2.0, 3.0], [1.0, 1.0, 1.0]).tolist()
+    [[True, True, False]]
+    """
+    r = np.asarray(rings, float)
+    if r.ndim == 2:
+        r = r[None]
+    px = np.asarray(px, float)[None, None, :]
+    py = np.asarray(py, float)[None, None, :]
+    a = r[:, :, None, :]
+    e = np.roll(r, -1, axis=1)[:, :, None, :] - a
+    cross = e[..., 0] * (py - a[..., 1]) - e[..., 1] * (px - a[..., 0])
+    # Tolerance relative to the edge length, so points on an edge count as inside.
+    tol = (
+        -1e-9
+        * (np.abs(e[..., 0]) + np.abs(e[..., 1]))
+        * (1.0 + np.abs(a[..., 0]) + np.abs(a[..., 1]))
+    )
+    inside = (cross >= tol).all(axis=1)
+    return inside & np.isfinite(r).all(axis=(1, 2))[:, None]
+
+
+@numba.njit(cache=True, parallel=True)
+def _footprint_best_kernel(gx, gy, gz, rings, bbox, x, y, z, k_gsd, best):
+    n_cells = gx.shape[0]
+    n_poses, m = rings.shape[0], rings.shape[1]
+    for j in numba.prange(n_cells):
+        px = gx[j]
+        py = gy[j]
+        b = best[j]
+        for i in range(n_poses):
+            if not (
+                px >= bbox[i, 0] and px <= bbox[i, 2] and py >= bbox[i, 1] and py <= bbox[i, 3]
+            ):
+                continue  # also skips NaN rings, whose boxes are NaN
+            inside = True
+            for k in range(m):
+                kk = k + 1 if k + 1 < m else 0
+                ax = rings[i, k, 0]
+                ay = rings[i, k, 1]
+                ex = rings[i, kk, 0] - ax
+                ey = rings[i, kk, 1] - ay
+                cross = ex * (py - ay) - ey * (px - ax)
+                if cross < -1e-9 * (abs(ex) + abs(ey)) * (1.0 + abs(px - ax) + abs(py - ay)):
+                    inside = False
+                    break
+            if not inside:
+                continue
+            v = z[i] - gz[j]
+            if not v > 0.0:
+                continue  # the camera is not above this cell
+            hx = px - x[i]
+            hy = py - y[i]
+            slant = np.sqrt(hx * hx + hy * hy + v * v)
+            # GIQE 5 weighting GSD / sin(ε)^(1/4), sin ε = v / slant.
+            g = k_gsd[i] * slant / (v / slant) ** 0.25
+            if g < b:
+                b = g
+        best[j] = b
+    return best
+
+
+def footprint_best_gsd(
+    grid: SiteGrid,
+    *,
+    rings: NDArray[np.float64],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    height_m: NDArray[np.float64],
+    pixel_pitch_mm: ArrayLike,
+    focal_mm: ArrayLike,
+    cell_z: NDArray[np.float64] | None = None,
+    best: NDArray[np.float64] | None = None,
+) -> NDArray[np.float64]:
+    """Best weighted GSD per grid cell over a set of footprints of any pose (inf: never covered).
+
+    The general form of :func:`nadir_best_gsd`: a cell is covered by a sample when its centre
+    lies in that sample's convex footprint ring; its GSD is the slant-range GSD from the drone
+    to the cell, weighted for the viewing angle (GIQE 5).
+
+    Parameters
+    ----------
+    grid : SiteGrid
+        Cell centres, in the same metric frame as the rings.
+    rings : numpy.ndarray
+        (N, M, 2) footprint rings (:func:`exposure.footprint.footprint_rings`).
+    x, y : numpy.ndarray
+        (N,) drone positions.
+    height_m : numpy.ndarray
+        (N,) drone height above the ground; with ``cell_z``, its altitude in the same vertical
+        reference as ``cell_z``.
+    pixel_pitch_mm, focal_mm : array_like
+        (N,) or one value: camera pixel pitch and focal length.
+    cell_z : numpy.ndarray, optional
+        (n_cells,) ground elevation of each cell (from a DEM); 0 by default.
+    best : numpy.ndarray, optional
+        Best GSD so far per cell, to merge into (not modified).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_cells,) metres.
+
+    Examples
+    --------
+    One drone 100 m over the centre of a 20 m square, looking straight down:
+
+    >>> from exposure.footprint import footprint_rings
+    >>> g = site_grid(shapely.box(-10, -10, 10, 10), max_cells=4)
+    >>> rings = footprint_rings(x=[0.0], y=[0.0], height_m=100.0, yaw_deg=0.0, pitch_deg=-90.0,
+    ...     roll_deg=0.0, hfov_rad=0.9, vfov_rad=0.7, reach_m=5000.0)
+    >>> footprint_best_gsd(g, rings=rings, x=np.array([0.0]), y=np.array([0.0]),
+    ...     height_m=np.array([100.0]), pixel_pitch_mm=0.004, focal_mm=10.0).round(4).tolist()
+    [0.0401, 0.0401, 0.0401, 0.0401]
+    """
+    rings = np.ascontiguousarray(rings, dtype=np.float64)
+    n = len(rings)
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    z = np.ascontiguousarray(height_m, dtype=np.float64)
+    k_gsd = np.broadcast_to(
+        np.asarray(pixel_pitch_mm, float) / np.asarray(focal_mm, float), (n,)
+    ).copy()
+    gz = np.zeros(grid.n_cells) if cell_z is None else np.ascontiguousarray(cell_z, float)
+    with np.errstate(invalid="ignore"):
+        bbox = (
+            np.concatenate([rings.min(axis=1), rings.max(axis=1)], axis=1)
+            if n
+            else (np.empty((0, 4)))
+        )
+    out = np.full(grid.n_cells, np.inf) if best is None else np.array(best, dtype=float)
+    if not n or not grid.n_cells:
+        return out
+    return _footprint_best_kernel(
+        np.ascontiguousarray(grid.x, float),
+        np.ascontiguousarray(grid.y, float),
+        gz,
+        rings,
+        np.ascontiguousarray(bbox),
+        x,
+        y,
+        z,
+        k_gsd,
+        out,
+    )
 
 
 def coverage_fractions(

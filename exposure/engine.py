@@ -54,7 +54,13 @@ from exposure.kernel import (
     grid_coverage,
     merge_partials,
 )
-from exposure.tables import attribution_tables, coverage_layer, pass_table, site_table
+from exposure.tables import (
+    attribution_tables,
+    coverage_by_flight,
+    coverage_layer,
+    pass_table,
+    site_table,
+)
 
 __all__ = ["Assessment", "assess", "risk_score"]
 
@@ -76,6 +82,9 @@ class Assessment:
         Exposure totals per ``"drone"``, ``"vendor"`` and ``"operator"``.
     coverage : geopandas.GeoDataFrame
         Covered coverage-grid cells (squares) with their best GSD and NIIRS.
+    coverage_by_flight : pandas.DataFrame
+        Which grid cells of which site each flight covered (see
+        :func:`exposure.tables.coverage_by_flight`).
     parameters : dict
         The parameters used.
     assumptions : list of str
@@ -89,6 +98,7 @@ class Assessment:
     passes: pd.DataFrame
     attribution: dict[str, pd.DataFrame] = field(default_factory=dict)
     coverage: gpd.GeoDataFrame | None = None
+    coverage_by_flight: pd.DataFrame | None = None
     parameters: dict[str, object] = field(default_factory=dict)
     assumptions: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
@@ -329,6 +339,9 @@ def assess(
         passes=passes,
         attribution=attribution_tables(passes, flights, sites),
         coverage=coverage_layer(merged.grids, sites, ctx, coverage_max_cells),
+        coverage_by_flight=coverage_by_flight(
+            merged.flight_cells, merged.grids, flight_ids, sites["site_id"].to_numpy()
+        ),
         parameters={
             "camera": camera,
             **params.__dict__,

@@ -124,10 +124,19 @@ class Chunk:
 
 @dataclass
 class Partial:
-    """What one chunk contributes: its passes, coverage grids and counts."""
+    """What one chunk contributes: its passes, coverage grids and counts.
+
+    ``grids`` maps a site code to the best weighted GSD of each of its grid cells (inf where no
+    footprint fell); ``flight_cells`` maps (site code, flight code) to the cells that flight
+    covered and their best GSD, so that the coverage of any subset of flights (those whose
+    imagery leaked, those a no-fly zone would have stopped) is a union, not a recomputation.
+    """
 
     passes: pd.DataFrame
     grids: dict[int, NDArray[np.float64]] = field(default_factory=dict)
+    flight_cells: dict[tuple[int, int], tuple[NDArray[np.int32], NDArray[np.float64]]] = field(
+        default_factory=dict
+    )
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -199,8 +208,8 @@ def assess_chunk(chunk: Chunk, sites: SiteContext, params: EngineParams) -> Part
     counts["pairs_in_view"] = len(pi)
 
     passes = _passes(chunk, pi, si, seconds, slant, gsd, level, sector, params.pass_gap_s)
-    grids = _grids(chunk, pi, si, px, py, d_h, h, sites, params.coverage_max_cells)
-    return Partial(passes, grids, counts)
+    grids, flight_cells = _grids(chunk, pi, si, px, py, d_h, h, sites, params.coverage_max_cells)
+    return Partial(passes, grids, flight_cells, counts)
 
 
 def _passes(chunk, pi, si, seconds, slant, gsd, level, sector, gap_s) -> pd.DataFrame:
@@ -246,29 +255,36 @@ def _passes(chunk, pi, si, seconds, slant, gsd, level, sector, gap_s) -> pd.Data
     return out.reset_index(drop=True)
 
 
-def _grids(chunk, pi, si, px, py, d_h, h, sites, max_cells) -> dict[int, NDArray[np.float64]]:
-    """Best weighted GSD per grid cell of every site a nadir footprint touched in this chunk."""
+def _grids(chunk, pi, si, px, py, d_h, h, sites, max_cells):
+    """Best weighted GSD per grid cell of every site a footprint touched, per site and flight."""
     k = pi
     fk = chunk.flight[k]
     a, b = nadir_half_sizes(h[k], chunk.hfov_rad[fk], chunk.vfov_rad[fk])
     # A footprint can reach the site only if the site lies within its half-diagonal.
     touching = d_h <= np.hypot(a, b)
-    grids = {}
+    grids, flight_cells = {}, {}
     for site in np.unique(si[touching]):
-        sel = touching & (si == site)
         grid = site_grid(sites.local_geom[site], max_cells=max_cells)
-        grids[int(site)] = nadir_best_gsd(
-            grid,
-            x=px[sel],
-            y=py[sel],
-            height_m=h[k[sel]] - sites.floor_m[site],
-            yaw_deg=chunk.yaw_deg[k[sel]],
-            half_across=a[sel],
-            half_along=b[sel],
-            pixel_pitch_mm=chunk.pitch_mm[fk[sel]],
-            focal_mm=chunk.focal_wide_mm[fk[sel]],
-        )
-    return grids
+        site_best = np.full(grid.n_cells, np.inf)
+        for flight in np.unique(fk[touching & (si == site)]):
+            sel = np.flatnonzero(touching & (si == site) & (fk == flight))
+            best = nadir_best_gsd(
+                grid,
+                x=px[sel],
+                y=py[sel],
+                height_m=h[k[sel]] - sites.floor_m[site],
+                yaw_deg=chunk.yaw_deg[k[sel]],
+                half_across=a[sel],
+                half_along=b[sel],
+                pixel_pitch_mm=chunk.pitch_mm[fk[sel]],
+                focal_mm=chunk.focal_wide_mm[fk[sel]],
+            )
+            seen = np.flatnonzero(np.isfinite(best))
+            if len(seen):
+                flight_cells[(int(site), int(flight))] = (seen.astype(np.int32), best[seen])
+            site_best = np.minimum(site_best, best)
+        grids[int(site)] = site_best
+    return grids, flight_cells
 
 
 def merge_partials(partials: list[Partial]) -> Partial:
@@ -283,6 +299,8 @@ def merge_partials(partials: list[Partial]) -> Partial:
             merged.grids[site] = (
                 np.minimum(merged.grids[site], best) if site in merged.grids else best
             )
+        # A flight lives in one chunk only, so its (site, flight) keys never collide.
+        merged.flight_cells.update(p.flight_cells)
         for key, value in p.counts.items():
             merged.counts[key] = merged.counts.get(key, 0) + value
     return merged

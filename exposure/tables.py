@@ -23,7 +23,7 @@ from exposure.kernel import SiteContext
 from exposure.quality import niirs, niirs_meaning
 from exposure.results import make_passes, make_site_exposure
 
-__all__ = ["attribution_tables", "coverage_layer", "pass_table", "site_table"]
+__all__ = ["attribution_tables", "coverage_by_flight", "coverage_layer", "pass_table", "site_table"]
 
 _LEVELS = {"drone": "drone_key", "vendor": "vendor", "operator": "operator"}
 
@@ -226,3 +226,48 @@ def coverage_layer(
             crs="EPSG:4326",
         )
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
+
+
+def coverage_by_flight(
+    flight_cells: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]],
+    grids: dict[int, np.ndarray],
+    flight_ids: np.ndarray,
+    site_ids: np.ndarray,
+) -> pd.DataFrame:
+    """Sparse per-flight coverage: one row per (site, flight, covered grid cell).
+
+    Columns: ``site_id``, ``flight_id``, ``cell`` (index into the site's grid), ``best_gsd_m``
+    (that flight's best weighted GSD on the cell) and ``site_cells`` (cells in the site's grid).
+    The coverage fraction of any set of flights F at NIIRS ≥ k is the number of distinct cells
+    with a row from F and ``niirs(best_gsd_m) ≥ k``, divided by ``site_cells``.
+
+    Examples
+    --------
+    >>> t = coverage_by_flight({(0, 1): (np.array([2, 3]), np.array([0.1, 0.2]))},
+    ...                        {0: np.full(4, np.inf)}, np.array(["a", "b"]), np.array(["s"]))
+    >>> t[["site_id", "flight_id", "cell", "site_cells"]].values.tolist()
+    [['s', 'b', 2, 4], ['s', 'b', 3, 4]]
+    """
+    keys = sorted(flight_cells)
+    if not keys:
+        return pd.DataFrame(
+            {
+                "site_id": pd.Series(dtype="string"),
+                "flight_id": pd.Series(dtype="string"),
+                "cell": pd.Series(dtype="int32"),
+                "best_gsd_m": pd.Series(dtype=float),
+                "site_cells": pd.Series(dtype="int64"),
+            }
+        )
+    sizes = [len(flight_cells[k][0]) for k in keys]
+    site = np.repeat([k[0] for k in keys], sizes)
+    flight = np.repeat([k[1] for k in keys], sizes)
+    return pd.DataFrame(
+        {
+            "site_id": pd.array(site_ids[site], dtype="string"),
+            "flight_id": pd.array(flight_ids[flight], dtype="string"),
+            "cell": np.concatenate([flight_cells[k][0] for k in keys]),
+            "best_gsd_m": np.concatenate([flight_cells[k][1] for k in keys]),
+            "site_cells": np.array([len(grids[s]) for s in site], dtype=np.int64),
+        }
+    )

@@ -216,3 +216,21 @@ def test_dask_gives_identical_results(cams, origin, track, square_site):
     pd.testing.assert_frame_equal(local.site_exposure, remote.site_exposure)
     pd.testing.assert_frame_equal(local.passes, remote.passes)
     pd.testing.assert_frame_equal(local.coverage, remote.coverage)
+
+
+def test_per_flight_coverage_unions_to_site_coverage(cams, origin, track, square_site):
+    # Two hovers over different quarters of a 200 m site: each flight covers its own cells.
+    x, y = origin
+    s1, f1 = track([x - 50] * 10, [y - 50] * 10, height=60.0, flight_id="a")
+    s2, f2 = track([x + 50] * 10, [y + 50] * 10, height=60.0, flight_id="b")
+    result = assess(pd.concat([s1, s2], ignore_index=True), pd.concat([f1, f2], ignore_index=True),
+                    square_site(x, y, 200.0), cameras=cams)
+    cells = result.coverage_by_flight
+    assert set(cells["flight_id"]) == {"a", "b"}
+    union = cells["cell"].nunique() / cells["site_cells"].iloc[0]
+    assert union == pytest.approx(result.site_exposure.iloc[0]["coverage_fraction"])
+    # Each alone covers less than both together, and more than nothing.
+    for fid in ("a", "b"):
+        alone = (cells["flight_id"] == fid).sum() / cells["site_cells"].iloc[0]
+        assert 0 < alone < union
+    assert len(result.coverage) == cells["cell"].nunique()
