@@ -1,0 +1,146 @@
+"""No-fly zones sized by what a camera can see: observation buffers.
+
+Today's zones are sized for flight safety (Japan's ~300 m around designated facilities, US 14 CFR
+99.7 at the fence line); a zoom camera images a site at NIIRS 6 from kilometres away. The
+observation buffer of a camera, a flight-height band and a target NIIRS k is the horizontal
+distance beyond which the camera cannot image the site at NIIRS ≥ k from any height in the band.
+
+Derivation (simplified GIQE, DESIGN 4.4): at slant range R from a target, height h above it, the
+weighted GSD is ``GSD_w = (p·R/f) / sin(ε)^(1/4)`` with ``sin ε = h/R``; NIIRS ≥ k needs
+``GSD_w ≤ G_k = 2^(4.2 − k)`` m, i.e. ``R^(5/4) ≤ (G_k·f/p)·h^(1/4)``::
+
+    R_k(h) = (G_k · f / p)^(4/5) · h^(1/5),      d_k(h) = sqrt(R_k² − h²)
+
+(d_k = 0 when R_k ≤ h: even straight overhead the camera cannot reach NIIRS k). The horizontal
+distance is bounded by the horizon (3.86 km·√h) and, for a camera fixed pointing straight down,
+by its footprint's half-diagonal at that height. The buffer is the largest d_k over the band.
+Terrain and buildings that block the line of sight only shorten real distances: the buffer is an
+upper bound where the view is open.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+from exposure.cameras import Camera
+from exposure.errors import ExposureError
+from exposure.quality import horizon_m
+
+__all__ = ["POLICY_NIIRS", "buffer_table", "observation_distance_m"]
+
+#: Default NIIRS a zone must deny, per site category: the level at which what matters there
+#: becomes interpretable (equipment types at nuclear plants and military sites; site layout
+#: elsewhere). A planner can override it.
+POLICY_NIIRS: dict[str, float] = {
+    "nuclear": 5.0,
+    "military": 5.0,
+    "government": 5.0,
+    "power_plant": 4.0,
+    "dam": 4.0,
+    "airport": 4.0,
+    "port": 4.0,
+    "prison": 5.0,
+    "other": 3.0,
+}
+
+
+def _distance_at(k: float, heights: NDArray[np.float64], pitch_mm: float, focal_mm: float,
+                 *, nadir_only: bool, hfov: float, vfov: float) -> NDArray[np.float64]:
+    g_k = 2.0 ** (4.2 - k)
+    slant = (g_k * focal_mm / pitch_mm) ** 0.8 * heights**0.2
+    d = np.sqrt(np.maximum(slant**2 - heights**2, 0.0))
+    d = np.where(slant > heights, d, 0.0)
+    d = np.minimum(d, horizon_m(heights))
+    if nadir_only:
+        reach = heights * np.hypot(np.tan(hfov / 2), np.tan(vfov / 2))
+        d = np.minimum(d, reach)
+    return d
+
+
+def observation_distance_m(
+    camera: Camera,
+    niirs_k: float,
+    heights_m: ArrayLike,
+    *,
+    worst_case: bool = True,
+    nadir_only: bool = False,
+) -> float:
+    """Horizontal distance beyond which ``camera`` cannot image at NIIRS ≥ ``niirs_k``.
+
+    Parameters
+    ----------
+    camera : Camera
+        From the catalogue.
+    niirs_k : float
+        Target NIIRS level to deny.
+    heights_m : array_like
+        Heights above the site to consider (the band, sampled; e.g. ``np.arange(30, 151)``).
+    worst_case : bool
+        Use the camera's longest focal length (a zoom at full zoom); the widest otherwise.
+    nadir_only : bool
+        The camera is fixed pointing straight down: it sees no farther than its footprint.
+
+    Returns
+    -------
+    float
+        Metres (0 when the camera never reaches ``niirs_k`` from the band).
+
+    Raises
+    ------
+    ExposureError
+        If a height is not positive or the band is empty.
+
+    Examples
+    --------
+    Mavic 3 tele (1.6 µm pixels, 28.8 mm) at 100 m, NIIRS 6: R = (0.287·18000)^0.8 · 100^0.2.
+
+    >>> from exposure.cameras import load_cameras
+    >>> tele = load_cameras()["dji_mavic3_tele"]
+    >>> round(observation_distance_m(tele, 6.0, [100.0]))
+    2346
+    """
+    h = np.atleast_1d(np.asarray(heights_m, dtype=float))
+    if not len(h) or not (h > 0).all():
+        raise ExposureError(f"heights_m must be positive metres, got {h.tolist()[:5]}")
+    focal = camera.focal_max_mm if worst_case else camera.focal_min_mm
+    d = _distance_at(niirs_k, h, camera.pixel_pitch_mm, focal, nadir_only=nadir_only,
+                     hfov=camera.hfov_rad(focal), vfov=camera.vfov_rad(focal))
+    return float(d.max())
+
+
+def buffer_table(
+    cameras: dict[str, Camera],
+    *,
+    levels: tuple[float, ...] = (3.0, 5.0, 6.0, 7.0),
+    heights_m: ArrayLike = tuple(range(30, 151, 5)),
+    worst_case: bool = True,
+) -> pd.DataFrame:
+    """Observation buffers for every camera of a catalogue at several NIIRS levels.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per camera: ``camera``, ``vendor``, ``kind``, ``focal_mm``, and
+        ``buffer_niirs<k>_m`` per level, sorted by the largest buffer.
+
+    Examples
+    --------
+    >>> from exposure.cameras import load_cameras
+    >>> t = buffer_table(load_cameras(), levels=(5.0,), heights_m=[100.0])
+    >>> bool((t["buffer_niirs5_m"] > 300).all())  # every catalogue camera beats a 300 m zone
+    True
+    """
+    rows = []
+    for key, cam in cameras.items():
+        row = {"camera": key, "vendor": cam.vendor, "kind": cam.kind,
+               "focal_mm": cam.focal_max_mm if worst_case else cam.focal_min_mm}
+        for k in levels:
+            row[f"buffer_niirs{k:g}_m"] = round(
+                observation_distance_m(cam, k, heights_m, worst_case=worst_case), 1
+            )
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    return table.sort_values(f"buffer_niirs{levels[0]:g}_m", ascending=False,
+                             kind="stable").reset_index(drop=True)
