@@ -20,15 +20,17 @@ upper bound where the view is open.
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from exposure.cameras import Camera
 from exposure.errors import ExposureError
 from exposure.quality import horizon_m
 
-__all__ = ["POLICY_NIIRS", "buffer_table", "observation_distance_m"]
+__all__ = ["POLICY_NIIRS", "buffer_table", "observation_distance_m", "plan_zones"]
 
 #: Default NIIRS a zone must deny, per site category: the level at which what matters there
 #: becomes interpretable (equipment types at nuclear plants and military sites; site layout
@@ -46,8 +48,16 @@ POLICY_NIIRS: dict[str, float] = {
 }
 
 
-def _distance_at(k: float, heights: NDArray[np.float64], pitch_mm: float, focal_mm: float,
-                 *, nadir_only: bool, hfov: float, vfov: float) -> NDArray[np.float64]:
+def _distance_at(
+    k: float,
+    heights: NDArray[np.float64],
+    pitch_mm: float,
+    focal_mm: float,
+    *,
+    nadir_only: bool,
+    hfov: float,
+    vfov: float,
+) -> NDArray[np.float64]:
     g_k = 2.0 ** (4.2 - k)
     slant = (g_k * focal_mm / pitch_mm) ** 0.8 * heights**0.2
     d = np.sqrt(np.maximum(slant**2 - heights**2, 0.0))
@@ -105,8 +115,15 @@ def observation_distance_m(
     if not len(h) or not (h > 0).all():
         raise ExposureError(f"heights_m must be positive metres, got {h.tolist()[:5]}")
     focal = camera.focal_max_mm if worst_case else camera.focal_min_mm
-    d = _distance_at(niirs_k, h, camera.pixel_pitch_mm, focal, nadir_only=nadir_only,
-                     hfov=camera.hfov_rad(focal), vfov=camera.vfov_rad(focal))
+    d = _distance_at(
+        niirs_k,
+        h,
+        camera.pixel_pitch_mm,
+        focal,
+        nadir_only=nadir_only,
+        hfov=camera.hfov_rad(focal),
+        vfov=camera.vfov_rad(focal),
+    )
     return float(d.max())
 
 
@@ -134,13 +151,116 @@ def buffer_table(
     """
     rows = []
     for key, cam in cameras.items():
-        row = {"camera": key, "vendor": cam.vendor, "kind": cam.kind,
-               "focal_mm": cam.focal_max_mm if worst_case else cam.focal_min_mm}
+        row = {
+            "camera": key,
+            "vendor": cam.vendor,
+            "kind": cam.kind,
+            "focal_mm": cam.focal_max_mm if worst_case else cam.focal_min_mm,
+        }
         for k in levels:
             row[f"buffer_niirs{k:g}_m"] = round(
                 observation_distance_m(cam, k, heights_m, worst_case=worst_case), 1
             )
         rows.append(row)
     table = pd.DataFrame(rows)
-    return table.sort_values(f"buffer_niirs{levels[0]:g}_m", ascending=False,
-                             kind="stable").reset_index(drop=True)
+    return table.sort_values(
+        f"buffer_niirs{levels[0]:g}_m", ascending=False, kind="stable"
+    ).reset_index(drop=True)
+
+
+def plan_zones(
+    sites: gpd.GeoDataFrame,
+    cameras: dict[str, Camera],
+    *,
+    camera: str | None = None,
+    policy: dict[str, float] | None = None,
+    heights_m: ArrayLike = tuple(range(30, 151, 5)),
+    distance_m: float | None = None,
+    restriction: str = "PROHIBITED",
+) -> gpd.GeoDataFrame:
+    """Propose one zone per site: the site grown by the observation buffer of its category.
+
+    Parameters
+    ----------
+    sites : geopandas.GeoDataFrame
+        Canonical sites (EPSG:4326); not modified.
+    cameras : dict of str to Camera
+        The catalogue.
+    camera : str, optional
+        The camera to deny; by default the catalogue camera with the largest buffer (the
+        worst-case zoom camera), per site category level.
+    policy : dict of str to float, optional
+        NIIRS to deny per category (:data:`POLICY_NIIRS` by default).
+    heights_m : array_like
+        The height band the zone must cover; its top is the zone's ceiling (AGL).
+    distance_m : float, optional
+        A fixed buffer instead (e.g. 300 for Japan's legal ~300 m zones), for comparison.
+    restriction : str
+        ED-269 restriction of the proposed zones.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Zones table (:data:`exposure.zones_io.ZONE_COLUMNS`) plus ``site_id``, ``buffer_m``,
+        ``niirs_denied`` and ``camera``.
+
+    Examples
+    --------
+    >>> from exposure.cameras import load_cameras
+    >>> import shapely
+    >>> s = gpd.GeoDataFrame({"site_id": ["s"], "name": ["Dam"], "category": ["dam"]},
+    ...                      geometry=[shapely.box(138, 36, 138.001, 36.001)], crs=4326)
+    >>> z = plan_zones(s, load_cameras(), distance_m=300)
+    >>> str(z.loc[0, "zone_id"]), float(z.loc[0, "buffer_m"]), float(z.loc[0, "ceiling_m"])
+    ('nofly:s', 300.0, 150.0)
+    """
+    from exposure.crs import local_epsg
+
+    if sites.crs is None or sites.crs.to_epsg() != 4326:
+        raise ExposureError(f"sites must be in EPSG:4326, got {sites.crs}")
+    if camera is not None and camera not in cameras:
+        raise ExposureError(f"camera {camera!r} is not in the catalogue")
+    policy = {**POLICY_NIIRS, **(policy or {})}
+    heights = np.atleast_1d(np.asarray(heights_m, dtype=float))
+    levels = sites["category"].map(policy).fillna(policy["other"]).to_numpy(float)
+    chosen, buffers = [], []
+    for k in levels:
+        if distance_m is not None:
+            chosen.append(None)
+            buffers.append(float(distance_m))
+            continue
+        keys = [camera] if camera else list(cameras)
+        dist = {key: observation_distance_m(cameras[key], k, heights) for key in keys}
+        best = max(dist, key=dist.get)
+        chosen.append(best)
+        buffers.append(dist[best])
+    buffers = np.asarray(buffers)
+    geoms = np.asarray(sites.geometry.array, dtype=object)
+    centroids = shapely.centroid(geoms)
+    epsg = local_epsg(shapely.get_x(centroids), shapely.get_y(centroids))
+    grown = np.empty(len(sites), dtype=object)
+    for code in np.unique(epsg):
+        sel = epsg == code
+        local = gpd.GeoSeries(geoms[sel], crs=4326).to_crs(int(code))
+        grown[sel] = np.asarray(local.buffer(buffers[sel], quad_segs=16).to_crs(4326).array)
+    return gpd.GeoDataFrame(
+        {
+            "zone_id": "nofly:" + sites["site_id"].astype(str).to_numpy(),
+            "name": "Observation zone: " + sites["name"].astype(str).to_numpy(),
+            "restriction": restriction,
+            "reason": "SENSITIVE",
+            "floor_m": 0.0,
+            "ceiling_m": float(heights.max()),
+            "vertical_ref": "AGL",
+            "message": [
+                f"denies NIIRS {k:g} to {c or 'any camera'} within {b:,.0f} m"
+                for k, c, b in zip(levels, chosen, buffers, strict=True)
+            ],
+            "site_id": sites["site_id"].to_numpy(),
+            "buffer_m": buffers,
+            "niirs_denied": levels,
+            "camera": chosen,
+        },
+        geometry=grown,
+        crs="EPSG:4326",
+    )
