@@ -11,8 +11,16 @@ from importlib.metadata import PackageNotFoundError, version
 from flightlogs.detect import FORMATS, detect_format
 from flightlogs.errors import FlightLogError, SchemaError, UnknownFormatError
 from flightlogs.fleet import apply_fleet, read_fleet
-from flightlogs.io import read_flight_log, read_flight_logs
+from flightlogs.io import (
+    LogFile,
+    iter_flight_logs,
+    list_log_files,
+    read_flight_log,
+    read_flight_logs,
+)
+from flightlogs.photos import read_photo_folder
 from flightlogs.schema import FLIGHT_COLUMNS, SAMPLE_COLUMNS, make_flights, make_samples
+from flightlogs.store import read_store, write_store
 
 try:
     __version__ = version("exposure")
@@ -24,13 +32,19 @@ __all__ = [
     "FORMATS",
     "SAMPLE_COLUMNS",
     "FlightLogError",
+    "LogFile",
     "SchemaError",
     "UnknownFormatError",
     "apply_fleet",
     "detect_format",
+    "iter_flight_logs",
+    "list_log_files",
     "make_flights",
     "make_samples",
     "read_fleet",
     "read_flight_log",
     "read_flight_logs",
+    "read_photo_folder",
+    "read_store",
+    "write_store",
 ]

@@ -24,6 +24,14 @@ so times are the first dated row's ``datetime(utc)`` plus the ``time(millisecond
 relative times are exact to the millisecond, absolute times may be up to 1 s early. Without a
 ``time(millisecond)`` column each row's ``datetime(utc)`` is used as it is.
 
+A row whose ``datetime(utc)`` is more than 2 s away from what ``time(millisecond)`` says (against
+the median offset of the file) is marked ``clock_mismatch`` and rejected: real exports have such
+rows, the last row before a recording gap stamped with the wall-clock second of the row after it.
+
+Well-formed files are streamed with pyarrow's CSV reader (only the used columns, converted while
+reading, in 1 MiB blocks); a file it cannot take as it is (a cell that is not a number, a quoted
+header, a date with a time zone) is read again with pandas, whose path reports every bad cell.
+
 Row numbers in messages and in ``source_row`` count the header as row 1, as a spreadsheet shows
 them. A cell that is not a number is an error naming its row, column and value; an empty cell
 is NA.
@@ -35,9 +43,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from flightlogs.core import ParsedLog
 from flightlogs.errors import FlightLogError
+from flightlogs.quality import READER_REASON
 
 __all__ = ["read", "sniff"]
 
@@ -66,6 +77,7 @@ _PLAIN_COLUMNS: dict[str, str] = {
 }
 _DATETIME = "datetime(utc)"
 _WANTED = {*_UNIT_COLUMNS, *_PLAIN_COLUMNS, _DATETIME}
+_CLOCK_TOLERANCE_S = 2.0
 _FLAG_WORDS = {"true": "1", "false": "0", "yes": "1", "no": "0"}
 _MAX_LISTED = 5
 
@@ -123,12 +135,81 @@ def _flags(raw: pd.Series, column: str, problems: list[str]) -> pd.Series:
     return out
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _header(path: Path) -> list[str] | None:
+    """Return the raw (unstripped) column names of the first line, or None if unreadable."""
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+            first = fh.readline()
+    except OSError:
+        return None
+    return first.rstrip("\r\n").split(",") if first.strip() else None
+
+
+def _read_table_fast(path: Path) -> dict[str, pd.Series] | None:
+    """Stream the used columns with pyarrow's CSV reader; None when the careful path is needed.
+
+    This is the path every well-formed export takes: numbers and dates are converted while the
+    file is read in 1 MiB blocks (small blocks stay in the processor caches and were the fastest
+    in ``benchmarks/bench_ingest.py``), and only the columns used are kept, so memory holds the
+    result and one block. Anything unexpected (a cell that is not a number, a quoted header, a
+    date with a time zone) returns None and the file is read again by :func:`_read_table`, whose
+    messages name every bad cell.
+    """
+    header = _header(path)
+    if header is None or any('"' in name for name in header):
+        return None
+    stripped = [name.strip() for name in header]
+    if len(set(stripped)) != len(stripped):
+        return None
+    wanted = [raw for raw, name in zip(header, stripped, strict=True) if name in _WANTED]
+    if not wanted:
+        return None
+    types = {raw: pa.float64() for raw in wanted}
+    for raw in wanted:
+        if raw.strip() == _DATETIME:
+            types[raw] = pa.timestamp("ms")
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=1 << 20),
+            # Blank lines become rows of nulls, so that row numbers still match the file.
+            parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=wanted, column_types=types, timestamp_parsers=[pacsv.ISO8601]
+            ),
+        )
+        columns: dict[str, list[pa.Array]] = {raw: [] for raw in wanted}
+        for batch in reader:
+            for raw, array in zip(batch.schema.names, batch.columns, strict=True):
+                columns[raw].append(array)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, ValueError):
+        return None
+    # One conversion per column: Arrow joins the blocks' arrays and fills nulls with NaN/NaT.
+    data = {
+        raw.strip(): pa.chunked_array(parts, type=types[raw]).to_numpy()
+        for raw, parts in columns.items()
+    }
+    n = len(next(iter(data.values())))
+    # Rows with none of the used cells filled (blank lines) are not records.
+    empty = np.logical_and.reduce([pd.isna(values) for values in data.values()])
+    index = pd.RangeIndex(2, n + 2)
+    if empty.any():
+        index = index[~empty]
+        data = {name: values[~empty] for name, values in data.items()}
+    # One Series per column, sharing the index: a DataFrame would copy them all into one block.
+    return {name: pd.Series(values, index=index, name=name, copy=False)
+            for name, values in data.items()}
+
+
+def _read_table(path: Path) -> dict[str, pd.Series]:
     """Read the columns this reader uses, indexed by spreadsheet row number."""
     try:
         table = pd.read_csv(
             path,
             usecols=lambda name: name.strip() in _WANTED,
+            # A row with more cells than the header must not turn the first column into the
+            # index (which shifts every column by one): its extra cells are not read.
+            index_col=False,
             skip_blank_lines=False,
             encoding="utf-8-sig",
             encoding_errors="replace",
@@ -141,35 +222,54 @@ def _read_table(path: Path) -> pd.DataFrame:
     # Spreadsheet numbering: the header is row 1. Blank lines were kept so that these numbers
     # match the file; they are not records, so they are dropped only now.
     table.index = pd.RangeIndex(2, len(table) + 2)
-    return table.dropna(how="all")
+    table = table.dropna(how="all")
+    return {name: table[name] for name in table.columns}
 
 
 def _times(
-    table: pd.DataFrame, ms: np.ndarray | None, problems: list[str]
-) -> tuple[pd.Series, str | None]:
-    """Return the absolute UTC times of the rows and a note saying how they were made."""
-    text = table[_DATETIME].astype("string").str.strip()
-    stamp = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-    bad = stamp.isna() & text.notna() & (text != "")
-    if bad.any():
-        rows = table.index[bad.to_numpy()]
-        listed = ", ".join(f"row {r} {text[r]!r}" for r in rows[:_MAX_LISTED])
-        problems.append(f"column {_DATETIME!r}: {listed} (expected 'YYYY-MM-DD HH:MM:SS')")
+    raw: pd.Series, ms: np.ndarray | None, problems: list[str]
+) -> tuple[pd.Series, str | None, np.ndarray | None]:
+    """Return the rows' UTC times, a note saying how they were made, and the clock mismatches.
+
+    The third value marks rows whose ``datetime(utc)`` disagrees with ``time(millisecond)``
+    (None without a millisecond column): see :func:`read`.
+    """
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        stamp = raw.dt.tz_localize("UTC") if raw.dt.tz is None else raw.dt.tz_convert("UTC")
+    else:
+        text = raw.astype("string").str.strip()
+        stamp = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+        bad = stamp.isna() & text.notna() & (text != "")
+        if bad.any():
+            rows = raw.index[bad.to_numpy()]
+            listed = ", ".join(f"row {r} {text[r]!r}" for r in rows[:_MAX_LISTED])
+            problems.append(f"column {_DATETIME!r}: {listed} (expected 'YYYY-MM-DD HH:MM:SS')")
+            return stamp, None, None
     usable = stamp.notna().to_numpy() & (np.isfinite(ms) if ms is not None else True)
     if not usable.any():
-        if not bad.any():
-            problems.append(
-                f"column {_DATETIME!r} has no date in any row (expected 'YYYY-MM-DD HH:MM:SS')"
-            )
-        return stamp, None
+        problems.append(
+            f"column {_DATETIME!r} has no date in any row (expected 'YYYY-MM-DD HH:MM:SS')"
+        )
+        return stamp, None, None
     if ms is None:
-        return stamp, f"{_DATETIME} has whole seconds and there is no time(millisecond) column"
-    first = int(np.flatnonzero(usable)[0])
+        note = f"{_DATETIME} has whole seconds and there is no time(millisecond) column"
+        return stamp, note, None
+    # Each row's wall clock minus its flight clock is constant up to the 1 s truncation of
+    # datetime(utc); a row more than 2 s off the median carries a stamp from another moment.
+    # Real exports have them: the last row before a recording gap is stamped with the time at
+    # which recording resumed.
+    ns = stamp.to_numpy(dtype="datetime64[ns]").astype("int64")
+    drift = (ns - np.round(np.where(usable, ms, 0) * 1e6).astype("int64")) / 1e9
+    reference = np.median(drift[usable])
+    mismatch = usable & (np.abs(drift - reference) > _CLOCK_TOLERANCE_S)
+    first = int(np.flatnonzero(usable & ~mismatch)[0])
     base = stamp.iloc[first] - pd.Timedelta(milliseconds=float(ms[first]))
     offsets = pd.to_timedelta(ms, unit="ms")
-    return pd.Series(base + offsets, index=table.index), (
-        f"times are {_DATETIME} of row {table.index[first]} (whole seconds) plus "
-        "time(millisecond): absolute times may be up to 1 s early"
+    return (
+        pd.Series(base + offsets, index=raw.index),
+        f"times are {_DATETIME} of row {raw.index[first]} (whole seconds) plus "
+        "time(millisecond): absolute times may be up to 1 s early",
+        mismatch,
     )
 
 
@@ -206,8 +306,10 @@ def read(path: Path) -> list[ParsedLog]:
     ([3.048, nan], '2021-09-06 02:23:48.100000+00:00')
     """
     path = Path(path)
-    table = _read_table(path)
-    present = set(table.columns)
+    table = _read_table_fast(path)
+    if table is None:
+        table = _read_table(path)
+    present = set(table)
     if not {"latitude", "longitude"} & present:
         raise FlightLogError(
             f"{path}: not an AirData CSV: no latitude/longitude columns "
@@ -220,11 +322,12 @@ def read(path: Path) -> list[ParsedLog]:
             f"(expected 'latitude', 'longitude' and '{_DATETIME}')"
         )
 
-    if table.empty:
+    index = table["latitude"].index
+    if not len(index):
         raise FlightLogError(f"{path}: the AirData CSV has a header but no rows")
 
     problems: list[str] = []
-    rows = pd.DataFrame(index=table.index)
+    rows = pd.DataFrame(index=index)
     for column, name in _PLAIN_COLUMNS.items():
         if column in present and name not in ("is_photo", "is_video"):
             rows[name] = _numbers(table[column], column, problems)
@@ -236,7 +339,7 @@ def read(path: Path) -> list[ParsedLog]:
         # Kleene logic: a set flag means capturing even when the other flag is empty.
         rows["capturing"] = flags[0] | flags[1] if len(flags) == 2 else flags[0]
     ms = rows.pop("ms").to_numpy() if "ms" in rows else None
-    time, time_note = _times(table, ms, problems)
+    time, time_note, mismatch = _times(table[_DATETIME], ms, problems)
     if problems:
         raise FlightLogError(f"{path}: " + "; ".join(problems))
 
@@ -247,6 +350,8 @@ def read(path: Path) -> list[ParsedLog]:
         )
     rows["time"] = time
     rows["source_row"] = rows.index.to_numpy(dtype="int64")
+    if mismatch is not None and mismatch.any():
+        rows[READER_REASON] = np.where(mismatch, "clock_mismatch", None)
     notes = [n for n in (time_note,) if n]
     has_height = "height_agl_m" in rows
     if has_height:
@@ -260,4 +365,3 @@ def read(path: Path) -> list[ParsedLog]:
             notes=notes,
         )
     ]
-

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from flightlogs.quality import reject_rows
-from flightlogs.schema import make_flights, make_samples
+from flightlogs.schema import constant_strings, make_flights, make_samples
 
 __all__ = ["ParsedLog", "sha256_file", "to_tables"]
 
@@ -70,8 +71,43 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+#: Optional measurements in which an infinite value (``inf``, ``1e400``) means "not measured".
+_MEASURES = (
+    "alt_msl_m",
+    "height_agl_m",
+    "yaw_deg",
+    "gimbal_pitch_deg",
+    "gimbal_yaw_deg",
+    "gimbal_roll_deg",
+    "focal_length_mm",
+    "zoom",
+)
+
+
+def _clear_infinite(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Set infinite optional measurements to NA (NA means unknown); say how many per column.
+
+    An infinite height or angle is no measurement, and it would poison every sum and distance
+    downstream; the row's position and time are still good, so the row is kept.
+    """
+    notes, fixed = [], {}
+    for name in _MEASURES:
+        if name not in rows or not pd.api.types.is_float_dtype(rows[name]):
+            continue
+        values = rows[name].to_numpy()
+        infinite = np.isinf(values)
+        if infinite.any():
+            fixed[name] = np.where(infinite, np.nan, values)
+            notes.append(f"{int(infinite.sum())} infinite {name} set to NA")
+    return (rows.assign(**fixed) if fixed else rows), notes
+
+
 def to_tables(
-    parsed: list[ParsedLog], *, path: str | Path, flight_id: str | None = None
+    parsed: list[ParsedLog],
+    *,
+    path: str | Path,
+    flight_id: str | None = None,
+    sha256: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Reject bad rows and build the canonical samples and flights tables for one file.
 
@@ -83,6 +119,8 @@ def to_tables(
         The file, for provenance (path and SHA-256).
     flight_id : str, optional
         Flight id to use instead of the file's stem.
+    sha256 : str, optional
+        The file's SHA-256 when the caller already has it (computed here otherwise).
 
     Returns
     -------
@@ -90,13 +128,17 @@ def to_tables(
         The canonical tables (see :mod:`flightlogs.schema`).
     """
     path = Path(path)
-    digest = sha256_file(path)
+    digest = sha256 or sha256_file(path)
     base = flight_id or path.stem
     sample_parts, flight_rows = [], []
     for log in parsed:
         fid = base + log.suffix
         kept, rejected = reject_rows(log.rows)
-        kept = kept.assign(flight_id=fid, height_ref=log.height_ref)
+        kept, cleared = _clear_infinite(kept)
+        kept = kept.assign(
+            flight_id=constant_strings(fid, len(kept)),
+            height_ref=constant_strings(log.height_ref, len(kept)),
+        )
         sample_parts.append(make_samples(kept, source=str(path)))
         flight_rows.append(
             {
@@ -113,7 +155,7 @@ def to_tables(
                 "n_rejected": sum(rejected.values()),
                 "rejected_reasons": rejected,
                 "height_ref": log.height_ref,
-                "notes": "; ".join(log.notes) or None,
+                "notes": "; ".join([*log.notes, *cleared]) or None,
             }
         )
     samples = pd.concat(sample_parts, ignore_index=True)

@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from flightlogs import airdata, djitxt, srt
+from flightlogs import (
+    airdata,
+    csvlogs,
+    djitxt,
+    gpx,
+    kml,
+    mavlink,
+    photos,
+    remoteid,
+    srt,
+    store,
+    ulog,
+)
 from flightlogs.core import ParsedLog
 from flightlogs.errors import FlightLogError, UnknownFormatError
 
@@ -16,16 +28,42 @@ FORMATS: dict[str, Callable[[Path], list[ParsedLog]]] = {
     "airdata_csv": airdata.read,
     "dji_srt": srt.read,
     "dji_txt": djitxt.read,
+    "px4_ulog": ulog.read,
+    "mavlink_tlog": mavlink.read_tlog,
+    "ardupilot_dataflash": mavlink.read_dataflash,
+    # read_flight_log reads a store whole with store.read_store, keeping its flights table.
+    "geoparquet_store": store.read_parsed,
+    "flightreader_csv": csvlogs.read_flightreader,
+    "litchi_csv": csvlogs.read_litchi,
+    "gpx": gpx.read,
+    "kml": kml.read,
+    "photo_jpeg": photos.read_jpeg,
+    "photo_json": photos.read_json,
+    "remoteid_csv": remoteid.read,
 }
 
 # Sniffers in the order they are tried; each looks at the first bytes of the file.
 _SNIFFERS: tuple[tuple[str, Callable[[bytes], bool]], ...] = (
+    # Binary formats with magic bytes first: they cannot be mistaken for anything else.
+    ("px4_ulog", ulog.sniff),
+    ("ardupilot_dataflash", mavlink.sniff_dataflash),
+    ("geoparquet_store", store.sniff),
+    ("mavlink_tlog", mavlink.sniff_tlog),
     ("dji_txt", djitxt.sniff),
     ("dji_srt", srt.sniff),
+    ("photo_jpeg", photos.sniff_jpeg),
+    ("kml", kml.sniff),  # before the XML-text sniffers: a KMZ is a zip
+    ("gpx", gpx.sniff),
+    ("photo_json", photos.sniff_json),
+    ("flightreader_csv", csvlogs.sniff_flightreader),
+    # Litchi logs also have latitude, longitude and datetime(utc): tried before AirData.
+    ("litchi_csv", csvlogs.sniff_litchi),
+    ("remoteid_csv", remoteid.sniff),
     ("airdata_csv", airdata.sniff),
 )
 
 _HEAD_BYTES = 64 * 1024
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
 
 def detect_format(path: str | Path) -> str:
@@ -60,12 +98,20 @@ def detect_format(path: str | Path) -> str:
     for name, sniff in _SNIFFERS:
         if sniff(head):
             return name
+    if head.startswith(_WIDE_BOMS):
+        # Spreadsheets save "Unicode text" as UTF-16; every text reader here expects UTF-8.
+        raise UnknownFormatError(
+            f"{path}: UTF-16 or UTF-32 text (byte-order mark {head[:2].hex(' ')}); "
+            "expected UTF-8: save the file again as UTF-8 and read that"
+        )
     columns = _csv_header(head)
     if columns is not None:
+        shown = [c if len(c) <= 40 else c[:37] + "..." for c in columns[:8]]
         raise UnknownFormatError(
-            f"{path}: a CSV without recognised position columns (found {', '.join(columns[:8])}"
+            f"{path}: a CSV without recognised position columns (found {', '.join(shown)}"
             f"{', ...' if len(columns) > 8 else ''}); expected 'latitude' and 'longitude' with "
-            "'time(millisecond)' or 'datetime(utc)' as in an AirData export"
+            "'time(millisecond)' or 'datetime(utc)' (AirData, Litchi), 'OSD.latitude' and "
+            "'OSD.longitude' (Flight Reader), or a Remote ID log with 'UAS ID'"
         )
     raise UnknownFormatError(
         f"{path}: unknown flight-log format (expected one of {', '.join(sorted(FORMATS))}); "
@@ -80,6 +126,6 @@ def _csv_header(head: bytes) -> list[str] | None:
         text = first.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if "," not in text or not text.isprintable():
-        return None
+    if "," not in text or not text.isprintable() or text.startswith(("[", "{", "<")):
+        return None  # JSON or XML, not a CSV header
     return [c.strip() for c in text.split(",")]

@@ -9,7 +9,8 @@ records follow at once, each framed as ``type, length, payload, 0xFF``.
 From version 13 (DJI GO 4 with Mobile SDK 4.12, DJI Fly, DJI Pilot) the records are AES
 encrypted with keys that DJI hands out per file through an online service that needs a developer
 account. This package works offline, so it cannot read them: :func:`read` says so and points to
-an export that can be read. Older, unencrypted versions are not decoded yet either.
+the two exports it reads instead (AirData CSV, Flight Reader CSV). Older, unencrypted versions are
+not decoded yet either.
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ _FIRST_LONG_PREFIX_VERSION = 6
 # No known version is above 20; the bound only keeps the sniffer from claiming other binaries.
 _MAX_VERSION = 40
 _MAX_OFFSET = 1 << 40
-_EXPORT = "Export it as an AirData CSV (airdata.com) and read that instead."
+_EXPORT = (
+    "Export it as an AirData CSV (airdata.com, 'CSV - Original') or a Flight Reader CSV "
+    "(Flight Reader or PhantomHelp's log viewer, which decode it with DJI's key service) and "
+    "read that instead; both are read by this package."
+)
 
 
 def _version(head: bytes) -> int | None:

@@ -1,19 +1,31 @@
-"""The two public entry points: one file, or many."""
+"""The public entry points: one file, many files, or many files one at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
-from flightlogs.core import to_tables
+from flightlogs.core import sha256_file, to_tables
 from flightlogs.detect import FORMATS, detect_format
 from flightlogs.errors import FlightLogError
 from flightlogs.schema import empty_samples, make_flights
+from flightlogs.store import read_store
 
-__all__ = ["read_flight_log", "read_flight_logs"]
+__all__ = [
+    "LogFile",
+    "iter_flight_logs",
+    "list_log_files",
+    "read_flight_log",
+    "read_flight_logs",
+]
+
+#: The format whose files already hold canonical tables (see :mod:`flightlogs.store`).
+STORE_FORMAT = "geoparquet_store"
 
 
 def read_flight_log(
@@ -28,12 +40,13 @@ def read_flight_log(
     format : str, optional
         A key of :data:`flightlogs.FORMATS`; detected from the content when omitted.
     flight_id : str, optional
-        The flight id; defaults to the file's stem.
+        The flight id; defaults to the file's stem. A store keeps its flights' own ids.
 
     Returns
     -------
     samples, flights : geopandas.GeoDataFrame
-        See :mod:`flightlogs.schema`.
+        See :mod:`flightlogs.schema`. A store (``geoparquet_store``) gives back the tables it
+        holds, as they were written.
 
     Raises
     ------
@@ -50,8 +63,108 @@ def read_flight_log(
         )
     elif not path.is_file():
         raise FlightLogError(f"{path}: no such file")
-    parsed = FORMATS[format](path)
-    return to_tables(parsed, path=path, flight_id=flight_id)
+    if format == STORE_FORMAT:
+        if flight_id is not None:
+            raise FlightLogError(
+                f"{path}: a store keeps the ids of its flights; flight_id={flight_id!r} "
+                "cannot rename them"
+            )
+        return read_store(path)
+    # Hashing a large log takes seconds; hashlib releases the GIL, so it overlaps the parsing.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(sha256_file, path)
+        parsed = FORMATS[format](path)
+        return to_tables(parsed, path=path, flight_id=flight_id, sha256=digest.result())
+
+
+def list_log_files(paths: Iterable[str | Path]) -> list[Path]:
+    """List the files to read: files as given, directories walked recursively.
+
+    Parameters
+    ----------
+    paths : iterable of str or pathlib.Path
+        Files and directories. A path that does not exist is kept, so that reading it reports
+        it.
+
+    Returns
+    -------
+    list of pathlib.Path
+        In the order given; each directory's files in sorted order (hidden files included).
+
+    Examples
+    --------
+    >>> list_log_files(["a.srt", "b.csv"])
+    [PosixPath('a.srt'), PosixPath('b.csv')]
+    """
+    files: list[Path] = []
+    for p in map(Path, paths):
+        files.extend(sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p])
+    return files
+
+
+@dataclass(frozen=True)
+class LogFile:
+    """What reading one file gave: its tables, or the reason it could not be read.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file.
+    format : str or None
+        The format it was read as; None when it could not be recognised.
+    samples, flights : geopandas.GeoDataFrame or None
+        The canonical tables; None when the file could not be read.
+    error : FlightLogError or None
+        Why the file could not be read; None when it was.
+    """
+
+    path: Path
+    format: str | None
+    samples: gpd.GeoDataFrame | None = None
+    flights: gpd.GeoDataFrame | None = None
+    error: FlightLogError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the file was read."""
+        return self.error is None
+
+
+def iter_flight_logs(
+    paths: Iterable[str | Path], *, format: str | None = None
+) -> Iterator[LogFile]:
+    """Read flight-log files one at a time, reporting each file's tables or error.
+
+    Unlike :func:`read_flight_logs`, a file that cannot be read does not stop the others: its
+    error is yielded in its place.
+
+    Parameters
+    ----------
+    paths : iterable of str or pathlib.Path
+        Log files; a directory is walked recursively (files in sorted order).
+    format : str, optional
+        Force one reader for every file.
+
+    Yields
+    ------
+    LogFile
+        One per file, in the order of :func:`list_log_files`.
+
+    Examples
+    --------
+    >>> [(r.path.name, r.ok, str(r.error)) for r in iter_flight_logs(["missing.srt"])]
+    [('missing.srt', False, 'missing.srt: no such file')]
+    """
+    for path in list_log_files(paths):
+        found = format
+        try:
+            if found is None:
+                found = detect_format(path)
+            samples, flights = read_flight_log(path, format=found)
+        except FlightLogError as exc:
+            yield LogFile(path=path, format=found, error=exc)
+            continue
+        yield LogFile(path=path, format=found, samples=samples, flights=flights)
 
 
 def read_flight_logs(
@@ -77,18 +190,13 @@ def read_flight_logs(
         Listing every file that could not be read, one per line, after trying them all; or if
         two files give the same flight id.
     """
-    files: list[Path] = []
-    for p in map(Path, paths):
-        files.extend(sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p])
     samples_parts, flight_parts, errors = [], [], []
-    for f in files:
-        try:
-            s, fl = read_flight_log(f, format=format)
-        except FlightLogError as exc:
-            errors.append(str(exc))
+    for result in iter_flight_logs(paths, format=format):
+        if result.error is not None:
+            errors.append(str(result.error))
             continue
-        samples_parts.append(s)
-        flight_parts.append(fl)
+        samples_parts.append(result.samples)
+        flight_parts.append(result.flights)
     if errors:
         raise FlightLogError("\n".join(errors))
     if not flight_parts:

@@ -13,13 +13,31 @@ Reasons (checked in this order; a row is counted under the first reason that app
     exactly (0, 0): what many flight controllers write before the first GPS fix.
 ``no_time``
     the time is missing.
+``clock_mismatch``
+    set by a reader whose format carries two clocks that disagree on this row (AirData: the
+    row's ``datetime(utc)`` is more than 2 s away from what ``time(millisecond)`` says). Readers
+    mark such rows in a ``reject_reason`` column; any reason of :data:`REASONS` may be given
+    there and is checked at this point.
 ``time_backwards``
     earlier than the latest time kept before it.
 ``time_duplicate``
     the same time as the row kept just before it (the later copy is dropped).
 ``position_spike``
     a single sample that lies far off its neighbours: reaching it from the previous sample and
-    leaving it for the next one both need more than ``max_speed_ms`` (a GPS glitch, not flight).
+    leaving it for the next one both need more than ``max_speed_ms`` (default 60 m/s), while the
+    neighbours themselves are consistent with each other (a GPS glitch, not flight). A leg counts
+    as too fast only when it is also longer than ``position_tolerance_m`` (default 5 m), so that
+    the steps of a position repeated across 50 Hz video frames are not taken for spikes.
+``altitude_spike``
+    the same for heights: a single sample whose height (``height_agl_m``, and separately
+    ``alt_msl_m``) jumps away and comes back, each jump needing more than
+    ``max_vertical_speed_ms`` (default 25 m/s) and being larger than ``altitude_tolerance_m``
+    (default 2 m), with the neighbours consistent with each other (a barometer or GPS-altitude
+    glitch).
+
+Distances for the speed tests use the equirectangular approximation on the WGS 84 mean radius,
+which differs from the great-circle distance by less than 0.5 % below 500 km: ample for a test
+against a speed limit, and several times cheaper than the haversine on millions of rows.
 """
 
 from __future__ import annotations
@@ -27,36 +45,75 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["MAX_SPEED_MS", "REASONS", "reject_rows"]
+__all__ = [
+    "ALTITUDE_TOLERANCE_M",
+    "MAX_SPEED_MS",
+    "MAX_VERTICAL_SPEED_MS",
+    "POSITION_TOLERANCE_M",
+    "READER_REASON",
+    "REASONS",
+    "reject_rows",
+]
 
 #: Fastest ground speed (m/s) accepted between two samples: above any multirotor or small
 #: fixed-wing UAS (the fastest DJI enterprise airframes reach about 23 m/s).
 MAX_SPEED_MS = 60.0
+#: A leg shorter than this (m) is never too fast: GPS noise and repeated positions.
+POSITION_TOLERANCE_M = 5.0
+#: Fastest climb or descent (m/s) accepted between two samples: above any camera drone (DJI's
+#: fastest consumer airframe, the DJI FPV, is specified at 15 m/s climb, 10 m/s descent).
+MAX_VERTICAL_SPEED_MS = 25.0
+#: A height change smaller than this (m) is never a spike: barometer and GPS-height noise.
+ALTITUDE_TOLERANCE_M = 2.0
+
+#: Name of the optional column in which a reader marks rows with a reason of its own.
+READER_REASON = "reject_reason"
 
 REASONS = (
     "no_position",
     "coordinates_out_of_range",
     "null_island",
     "no_time",
+    "clock_mismatch",
     "time_backwards",
     "time_duplicate",
     "position_spike",
+    "altitude_spike",
 )
+_CODE = {name: i + 1 for i, name in enumerate(REASONS)}  # 0 = kept
 
 _EARTH_RADIUS_M = 6_371_008.8
 
 
-def _haversine_m(lon1, lat1, lon2, lat2):
-    lon1, lat1, lon2, lat2 = map(np.radians, (lon1, lat1, lon2, lat2))
-    a = (
-        np.sin((lat2 - lat1) / 2) ** 2
-        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * _EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+def _ground_m(lon1, lat1, lon2, lat2):
+    """Equirectangular distance in metres (see the module notes for its accuracy)."""
+    dlon = (np.asarray(lon2) - lon1 + 180.0) % 360.0 - 180.0
+    k = np.cos(np.radians((np.asarray(lat1) + lat2) / 2.0))
+    return _EARTH_RADIUS_M * np.radians(np.hypot(dlon * k, np.asarray(lat2) - lat1))
+
+
+def _candidates(ok: np.ndarray) -> np.ndarray | None:
+    """Return the positions of the rows still in play, or None when all of them are."""
+    return None if ok.all() else np.flatnonzero(ok)
+
+
+def _pick(values: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
+    return values if idx is None else values[idx]
+
+
+def _isolated(jump: np.ndarray, skip_ok: np.ndarray, extra: np.ndarray | None = None):
+    """Mark samples 1..n-2 whose legs in and out are both jumps while the skip leg is fine."""
+    spike = jump[:-1] & jump[1:] & skip_ok
+    return spike if extra is None else spike & extra
 
 
 def reject_rows(
-    frame: pd.DataFrame, *, max_speed_ms: float = MAX_SPEED_MS
+    frame: pd.DataFrame,
+    *,
+    max_speed_ms: float = MAX_SPEED_MS,
+    position_tolerance_m: float = POSITION_TOLERANCE_M,
+    max_vertical_speed_ms: float = MAX_VERTICAL_SPEED_MS,
+    altitude_tolerance_m: float = ALTITUDE_TOLERANCE_M,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Split one flight's parsed rows into kept rows and rejection counts.
 
@@ -64,17 +121,29 @@ def reject_rows(
     ----------
     frame : pandas.DataFrame
         One flight's rows in file order, with ``lon``, ``lat`` and ``time`` (UTC datetimes,
-        NaT where missing). Not modified.
+        NaT where missing), optionally ``height_agl_m``, ``alt_msl_m`` and a ``reject_reason``
+        column set by the reader (NA where the reader found nothing wrong). Not modified.
     max_speed_ms : float
-        Ground speed above which an isolated sample is treated as a position spike.
+        Ground speed above which an isolated sample is a position spike.
+    position_tolerance_m : float
+        Legs shorter than this never count as too fast.
+    max_vertical_speed_ms : float
+        Climb or descent rate above which an isolated sample is an altitude spike.
+    altitude_tolerance_m : float
+        Height changes smaller than this never count as too fast.
 
     Returns
     -------
     kept : pandas.DataFrame
-        The rows that passed, in file order, index reset.
+        The rows that passed, in file order, index reset, without ``reject_reason``.
     rejected : dict of str to int
         Count per reason (only reasons that occurred); ``len(kept) + sum(rejected.values())``
         equals ``len(frame)``.
+
+    Raises
+    ------
+    ValueError
+        If ``reject_reason`` holds a name that is not one of :data:`REASONS`.
 
     Examples
     --------
@@ -86,43 +155,97 @@ def reject_rows(
     >>> kept, rejected = reject_rows(rows)
     >>> len(kept), rejected
     (1, {'coordinates_out_of_range': 1, 'null_island': 1, 'time_duplicate': 1})
+
+    A height that jumps 80 m up for one sample at 1 Hz and comes back is a glitch:
+
+    >>> rows = pd.DataFrame({"lon": [10.0] * 4, "lat": [50.0] * 4,
+    ...                      "time": pd.to_datetime([0, 1, 2, 3], unit="s", utc=True),
+    ...                      "height_agl_m": [30.0, 110.0, 31.0, 32.0]})
+    >>> reject_rows(rows)[1]
+    {'altitude_spike': 1}
     """
     n = len(frame)
     lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(dtype=float)
     lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(dtype=float)
     time = pd.to_datetime(frame["time"], utc=True)
-    reason = np.full(n, "", dtype=object)
+    # One small integer per row (0 = kept so far) instead of strings: this runs on every sample
+    # of every file, tens of millions of rows in a fleet-year.
+    code = np.zeros(n, dtype=np.int8)
 
     def mark(mask: np.ndarray, name: str) -> None:
-        reason[(reason == "") & mask] = name
+        code[(code == 0) & mask] = _CODE[name]
 
     mark(~np.isfinite(lon) | ~np.isfinite(lat), "no_position")
     mark((np.abs(lon) > 180) | (np.abs(lat) > 90), "coordinates_out_of_range")
     mark((lon == 0) & (lat == 0), "null_island")
-    mark(time.isna().to_numpy(), "no_time")
+    t = time.to_numpy(dtype="datetime64[ns]")
+    mark(np.isnat(t), "no_time")
+    if READER_REASON in frame:
+        given = frame[READER_REASON].astype("string").fillna("").to_numpy(dtype=object)
+        unknown = sorted(set(given[given != ""]) - set(REASONS))
+        if unknown:
+            raise ValueError(f"unknown {READER_REASON} values {unknown}; expected {REASONS}")
+        for name in set(given[given != ""]):
+            mark(given == name, name)
 
-    # Time order against what is kept so far: a running maximum over the candidate rows.
-    ok = reason == ""
-    t = time.to_numpy(dtype="datetime64[ns]").astype("int64")
-    idx = np.flatnonzero(ok)
-    if len(idx):
-        tk = t[idx]
+    t = t.astype("int64")
+    # Time order against what is kept so far: a running maximum over the candidate rows. Most
+    # files are in strict order already, which one difference pass tells.
+    idx = _candidates(code == 0)
+    tk = t if idx is None else t[idx]
+    if len(tk) > 1 and not (np.diff(tk) > 0).all():
+        idx = np.arange(n) if idx is None else idx
         prev_max = np.concatenate([[np.iinfo(np.int64).min], np.maximum.accumulate(tk)[:-1]])
-        reason[idx[tk < prev_max]] = "time_backwards"
-        reason[idx[(tk == prev_max)]] = "time_duplicate"
+        code[idx[tk < prev_max]] = _CODE["time_backwards"]
+        code[idx[tk == prev_max]] = _CODE["time_duplicate"]
 
-    idx = np.flatnonzero(reason == "")
-    if len(idx) >= 3:
-        x, y, tt = lon[idx], lat[idx], t[idx] / 1e9
-        dist = _haversine_m(x[:-1], y[:-1], x[1:], y[1:])
-        speed = dist / np.maximum(np.diff(tt), 1e-3)
-        fast = speed > max_speed_ms
-        # Sample k (1..n-2) is a spike when both the leg into it and the leg out of it are too fast
-        # but its neighbours are close to each other (the track continues where it left off).
-        skip = _haversine_m(x[:-2], y[:-2], x[2:], y[2:]) / np.maximum(tt[2:] - tt[:-2], 1e-3)
-        spike = fast[:-1] & fast[1:] & (skip <= max_speed_ms)
-        reason[idx[1:-1][spike]] = "position_spike"
+    idx = _candidates(code == 0)
+    x, y, tt = _pick(lon, idx), _pick(lat, idx), _pick(t, idx) / 1e9
+    if len(x) >= 3:
+        gap = max_speed_ms * np.diff(tt)
+        # |dlat| + |dlon| bounds the distance from above: only legs that might be too fast get
+        # the (dearer) distance computed.
+        bound = _EARTH_RADIUS_M * np.radians(np.abs(np.diff(y)) + np.abs(np.diff(x)))
+        maybe = np.flatnonzero((bound > gap) & (bound > position_tolerance_m))
+        if len(maybe):
+            jump = np.zeros(len(gap), dtype=bool)
+            dist = _ground_m(x[maybe], y[maybe], x[maybe + 1], y[maybe + 1])
+            jump[maybe] = (dist > gap[maybe]) & (dist > position_tolerance_m)
+            if jump.any():
+                skip = _ground_m(x[:-2], y[:-2], x[2:], y[2:])
+                skip_ok = (skip <= max_speed_ms * (tt[2:] - tt[:-2])) | (
+                    skip <= position_tolerance_m
+                )
+                spike = np.flatnonzero(_isolated(jump, skip_ok)) + 1
+                code[spike if idx is None else idx[spike]] = _CODE["position_spike"]
 
-    kept = frame.loc[reason == ""].reset_index(drop=True)
-    names, counts = np.unique(reason[reason != ""], return_counts=True)
-    return kept, {str(k): int(v) for k, v in zip(names, counts, strict=True)}
+    for column in ("height_agl_m", "alt_msl_m"):
+        if column not in frame:
+            continue
+        h = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        idx = _candidates((code == 0) & np.isfinite(h))
+        hh, tt = _pick(h, idx), _pick(t, idx) / 1e9
+        if len(hh) < 3:
+            continue
+        dh = np.diff(hh)
+        jump = (np.abs(dh) > max_vertical_speed_ms * np.diff(tt)) & (
+            np.abs(dh) > altitude_tolerance_m
+        )
+        if not jump.any():
+            continue
+        skip = np.abs(hh[2:] - hh[:-2])
+        skip_ok = (skip <= max_vertical_speed_ms * (tt[2:] - tt[:-2])) | (
+            skip <= altitude_tolerance_m
+        )
+        # Up then down, or down then up: a spike, not a step to a new level.
+        back = dh[:-1] * dh[1:] < 0
+        spike = np.flatnonzero(_isolated(jump, skip_ok, back)) + 1
+        code[spike if idx is None else idx[spike]] = _CODE["altitude_spike"]
+
+    keep = code == 0
+    kept = frame if keep.all() else frame.loc[keep]
+    if READER_REASON in kept:
+        kept = kept.drop(columns=READER_REASON)
+    counts = np.bincount(code, minlength=len(REASONS) + 1)
+    rejected = {name: int(counts[i + 1]) for i, name in enumerate(REASONS) if counts[i + 1]}
+    return kept.reset_index(drop=True), rejected

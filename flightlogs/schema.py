@@ -28,6 +28,8 @@ from collections.abc import Mapping
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from flightlogs.errors import SchemaError
@@ -95,21 +97,40 @@ _REQUIRED_FLIGHT = (
 )
 
 
+def constant_strings(value: str, n: int) -> pd.Series:
+    """Build a string column holding one value ``n`` times, without n Python objects.
+
+    Examples
+    --------
+    >>> constant_strings("f1", 3).tolist(), str(constant_strings("f1", 3).dtype)
+    (['f1', 'f1', 'f1'], 'string')
+    """
+    arrow = pc.take(pa.array([value], type=pa.large_string()), pa.array(np.zeros(n, np.int32)))
+    return pd.Series(_arrow_strings(arrow))
+
+
+def _arrow_strings(arrow: pa.Array) -> pd.api.extensions.ExtensionArray:
+    """Wrap an Arrow string array as the ``"string"`` dtype without copying through Python."""
+    wrapped = pd.arrays.ArrowStringArray(arrow)
+    return wrapped if wrapped.dtype == "string" else pd.array(wrapped, dtype="string")
+
+
 def _coerce(frame: pd.DataFrame, columns: Mapping[str, str], what: str) -> pd.DataFrame:
-    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    n = len(frame)
+    out: dict[str, object] = {}
     problems = []
     for name, dtype in columns.items():
         if name not in frame:
             if dtype == "string":
-                out[name] = pd.Series(pd.NA, index=out.index, dtype="string")
+                out[name] = _arrow_strings(pa.nulls(n, pa.large_string()))
             elif dtype == "boolean":
-                out[name] = pd.Series(pd.NA, index=out.index, dtype="boolean")
+                out[name] = pd.arrays.BooleanArray(np.zeros(n, bool), np.ones(n, bool))
             elif dtype.startswith("datetime64"):
-                out[name] = pd.Series(pd.NaT, index=out.index, dtype=dtype)
+                out[name] = pd.Series(pd.NaT, index=pd.RangeIndex(n), dtype=dtype)
             elif dtype == "int64":
-                out[name] = np.zeros(len(frame), dtype="int64")
+                out[name] = np.zeros(n, dtype="int64")
             else:
-                out[name] = np.full(len(frame), np.nan)
+                out[name] = np.full(n, np.nan)
             continue
         values = frame[name].reset_index(drop=True)
         try:
@@ -121,7 +142,7 @@ def _coerce(frame: pd.DataFrame, columns: Mapping[str, str], what: str) -> pd.Da
             problems.append(f"column {name!r} cannot be read as {dtype}: {exc}")
     if problems:
         raise SchemaError(f"{what}: " + "; ".join(problems))
-    return out
+    return pd.DataFrame(out, index=pd.RangeIndex(n))
 
 
 def make_samples(frame: pd.DataFrame, *, source: str = "samples") -> gpd.GeoDataFrame:

@@ -64,7 +64,9 @@ _NUM = r"([-+]?(?:\d+(?:\.\d*)?|\.\d+))"
 _CUE = re.compile(
     r"^[ \t]*(\d+)[ \t]*\n[ \t]*(\d+):(\d{1,2}):(\d{1,2})[,.](\d{1,3})[ \t]*-->[^\n]*", re.M
 )
-_TIMING = re.compile(r"\d+:\d{1,2}:\d{1,2}[,.]\d{1,3}[ \t]*-->")
+# Hours are bounded: an unbounded \d+ backtracks over every start in a long run of digits
+# (quadratic: 12 s on a 64 KiB run), and no video runs 10,000 hours.
+_TIMING = re.compile(r"\d{1,4}:\d{1,2}:\d{1,2}[,.]\d{1,3}[ \t]*-->")
 _MARKERS = re.compile(
     r"GPS\s*\(|\[\s*latitude\s*:|FrameCnt\s*:|SrtCnt\s*:|\bF/\d+(?:\.\d+)?,\s*SS\b"
     r"|\[\s*iso\s*:|\bISO:\d|BAROMETER\s*:|HOME\s*\("

@@ -42,8 +42,9 @@ def test_row_counts_reconcile(real, real_rows):
     assert flight.n_read == len(rows) == 11609
     assert flight.n_samples + flight.n_rejected == flight.n_read
     assert flight.n_samples == len(samples)
-    # The last two rows share time(millisecond) 1254400: the later copy is dropped.
-    assert flight.rejected_reasons == '{"time_duplicate": 1}'
+    # The last two rows share time(millisecond) 1254400: the later copy is dropped. Three rows
+    # carry a datetime(utc) 27-34 s away from their time(millisecond) (see test_quality.py).
+    assert flight.rejected_reasons == '{"clock_mismatch": 3, "time_duplicate": 1}'
 
 
 def test_first_sample_hand_checked(real):
@@ -238,3 +239,48 @@ def test_file_with_the_real_header_written_by_another_program(tmp_path):
     assert samples.gimbal_pitch_deg.tolist() == [-45.0, -45.0]
     assert samples.capturing.tolist() == [True, True]
     assert samples.time.iloc[1] == pd.Timestamp("2024-05-01T09:00:00.1Z")
+
+
+def test_fast_and_careful_paths_agree_on_the_real_file(monkeypatch):
+    from flightlogs.airdata import _read_table_fast
+
+    assert _read_table_fast(REAL) is not None  # the real export takes the fast path
+    fast = read(REAL)[0]
+    monkeypatch.setattr("flightlogs.airdata._read_table_fast", lambda path: None)
+    careful = read(REAL)[0]
+    pd.testing.assert_frame_equal(fast.rows, careful.rows, check_dtype=False)
+    assert fast.notes == careful.notes
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A bad number, a quoted header, a time zone: the careful path takes over.
+        f"{HEAD}\n0,2021-09-06 02:23:48,47.5,-122.6,1\n100,2021-09-06 02:23:48,47.5,-122.6,one\n",
+        '"time(millisecond)",datetime(utc),latitude,longitude\n0,2021-09-06 02:23:48,47.5,1\n',
+        f"{HEAD}\n0,2021-09-06T02:23:48Z,47.5,-122.6,1\n",
+    ],
+)
+def test_files_the_fast_path_refuses_are_still_read_or_reported(tmp_path, text):
+    from flightlogs.airdata import _read_table_fast
+
+    path = _write(tmp_path, text)
+    assert _read_table_fast(path) is None
+    if "one" in text:
+        with pytest.raises(FlightLogError, match="row 3 'one'"):
+            read(path)
+    else:
+        assert len(read(path)[0].rows) == 1
+
+
+def test_a_row_stamped_with_another_time_is_a_clock_mismatch(tmp_path):
+    # Row 3 says 02:24:30 while its time(millisecond) puts it at 02:23:48.2.
+    path = _write(
+        tmp_path,
+        f"{HEAD}\n0,2021-09-06 02:23:48,47.5,-122.6,1\n100,2021-09-06 02:23:48,47.5,-122.6,1\n"
+        "200,2021-09-06 02:24:30,47.5,-122.6,1\n300,2021-09-06 02:23:48,47.5,-122.6,1\n",
+    )
+    samples, flights = read_flight_log(path)
+    assert flights.iloc[0].rejected_reasons == '{"clock_mismatch": 1}'
+    assert samples.source_row.tolist() == [2, 3, 5]
+    assert samples.time.iloc[-1] == pd.Timestamp("2021-09-06T02:23:48.3Z")

@@ -59,9 +59,11 @@ def test_csv_with_another_header_is_unknown(tmp_path):
     assert "CSV without recognised position columns" in str(err.value)
 
 
-def test_formats_not_read_yet_are_unknown():
-    with pytest.raises(UnknownFormatError):
-        detect_format(LOGS / "airdata" / "Sep-5th-2021-07-23PM-Flight-Airdata.gpx")
+def test_the_three_exports_of_one_flight_are_told_apart():
+    folder = LOGS / "airdata"
+    assert detect_format(folder / "Sep-5th-2021-07-23PM-Flight-Airdata.csv") == "airdata_csv"
+    assert detect_format(folder / "Sep-5th-2021-07-23PM-Flight-Airdata.gpx") == "gpx"
+    assert detect_format(folder / "Sep-5th-2021-07-23PM-Flight-Airdata.kml") == "kml"
 
 
 def test_missing_file(tmp_path):
@@ -82,9 +84,12 @@ def test_forced_and_unknown_format(tmp_path):
     shutil.copy(SRT / "matrice_300.srt", path)
     samples, flights = read_flight_log(path, format="dji_srt", flight_id="m300")
     assert set(samples.flight_id) == {"m300"} and flights.flight_id.tolist() == ["m300"]
-    with pytest.raises(FlightLogError, match="unknown format 'gpx'"):
+    with pytest.raises(FlightLogError, match="unknown format 'fdr'"):
+        read_flight_log(path, format="fdr")
+    # Forcing the wrong reader gives that reader's error, not a wrong track.
+    with pytest.raises(FlightLogError, match="expected a GPX file"):
         read_flight_log(path, format="gpx")
-    assert set(FORMATS) == {"airdata_csv", "dji_srt", "dji_txt"}
+    assert {"airdata_csv", "dji_srt", "dji_txt", "gpx", "kml", "px4_ulog"} <= set(FORMATS)
 
 
 def test_read_flight_logs_on_a_directory(tmp_path):
