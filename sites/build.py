@@ -6,9 +6,12 @@ The builder turns the geometry into polygons (:mod:`sites.geometry`), drops the 
 be used and counts them by reason, makes the ids unique, calls :func:`sites.schema.make_sites`
 and attaches the *read report* to the result as ``frame.attrs["read_report"]``::
 
-    {"source": "<path>", "n_read": N, "n_kept": K, "repaired": R, "rejected": {reason: count}}
+    {"source": "<path>", "n_read": N, "n_kept": K, "repaired": R,
+     "merged": {reason: count}, "rejected": {reason: count}}
 
-with ``N == K + sum(rejected.values())``.
+with ``N == K + sum(merged.values()) + sum(rejected.values())``. A row is *merged* when the site
+it describes is already in the table (another reactor unit of the same plant, the same airport
+from another source); a reader marks such rows with a reason starting with ``"merged: "``.
 """
 
 from __future__ import annotations
@@ -26,12 +29,22 @@ from sites.geometry import to_site_polygons
 from sites.schema import make_sites
 from sites.taxonomy import CATEGORIES
 
-__all__ = ["build_sites", "combine_reports", "read_report", "resolve_sensitivity"]
+__all__ = ["MERGED", "build_sites", "combine_reports", "read_report", "resolve_sensitivity"]
 
 #: Record columns a reader must provide.
 RECORD_COLUMNS = ("site_id", "id_derived", "name", "category", "radius_m", "source")
 #: Optional record columns passed through to the sites table.
-PASSTHROUGH = ("sensitivity", "floor_m", "ceiling_m", "vertical_ref", "schedule")
+PASSTHROUGH = (
+    "sensitivity",
+    "floor_m",
+    "ceiling_m",
+    "vertical_ref",
+    "schedule",
+    "restriction",
+    "zone_reason",
+)
+#: A reason starting with this marks a row merged into another site rather than rejected.
+MERGED = "merged: "
 
 
 def read_report(source: str, reasons: npt.ArrayLike, repaired: int) -> dict[str, Any]:
@@ -42,28 +55,33 @@ def read_report(source: str, reasons: npt.ArrayLike, repaired: int) -> dict[str,
     source : str
         The file read.
     reasons : array_like
-        One entry per row read: the rejection reason, or None where the row was kept.
+        One entry per row read: the rejection reason (``"merged: <why>"`` for a row merged
+        into another site), or None where the row was kept.
     repaired : int
         How many kept rows had their geometry repaired.
 
     Returns
     -------
     dict
-        ``source``, ``n_read``, ``n_kept``, ``repaired`` and ``rejected`` (reason → count).
+        ``source``, ``n_read``, ``n_kept``, ``repaired``, ``merged`` and ``rejected``
+        (reason → count).
 
     Examples
     --------
-    >>> read_report("x.geojson", [None, "empty geometry", None], 1)["rejected"]
-    {'empty geometry': 1}
+    >>> r = read_report("x.csv", [None, "empty geometry", "merged: same plant", None], 1)
+    >>> r["n_kept"], r["merged"], r["rejected"]
+    (2, {'same plant': 1}, {'empty geometry': 1})
     """
     reasons = pd.Series(np.asarray(reasons, dtype=object), dtype=object)
-    counts = reasons.dropna().value_counts()
-    rejected = {str(k): int(counts[k]) for k in sorted(counts.index)}
+    counts = reasons.dropna().astype(str).value_counts()
+    merged = {k[len(MERGED):]: int(counts[k]) for k in sorted(counts.index) if k.startswith(MERGED)}
+    rejected = {k: int(counts[k]) for k in sorted(counts.index) if not k.startswith(MERGED)}
     return {
         "source": source,
         "n_read": len(reasons),
-        "n_kept": len(reasons) - sum(rejected.values()),
+        "n_kept": len(reasons) - int(counts.sum()),
         "repaired": int(repaired),
+        "merged": merged,
         "rejected": rejected,
     }
 
@@ -76,20 +94,22 @@ def combine_reports(source: str, reports: Iterable[Mapping[str, Any]]) -> dict[s
     >>> a = read_report("a", [None, "empty geometry"], 0)
     >>> b = read_report("b", ["empty geometry", None, None], 1)
     >>> c = combine_reports("both", [a, b])
-    >>> c["n_read"], c["n_kept"], c["repaired"], c["rejected"]
-    (5, 3, 1, {'empty geometry': 2})
+    >>> c["n_read"], c["n_kept"], c["repaired"], c["merged"], c["rejected"]
+    (5, 3, 1, {}, {'empty geometry': 2})
     """
     parts = [dict(r) for r in reports]
-    rejected: dict[str, int] = {}
+    totals: dict[str, dict[str, int]] = {"merged": {}, "rejected": {}}
     for part in parts:
-        for reason, count in part["rejected"].items():
-            rejected[reason] = rejected.get(reason, 0) + int(count)
+        for key, counts in totals.items():
+            for reason, count in (part.get(key) or {}).items():
+                counts[reason] = counts.get(reason, 0) + int(count)
     return {
         "source": source,
         "n_read": sum(int(p["n_read"]) for p in parts),
         "n_kept": sum(int(p["n_kept"]) for p in parts),
         "repaired": sum(int(p["repaired"]) for p in parts),
-        "rejected": dict(sorted(rejected.items())),
+        "merged": dict(sorted(totals["merged"].items())),
+        "rejected": dict(sorted(totals["rejected"].items())),
         "parts": parts,
     }
 

@@ -20,8 +20,8 @@ kind                      source                                        site_id 
 GeoNuclearData lists reactors, not plants: units of one plant share its coordinates and a name
 such as ``Kashiwazaki Kariwa-3``. With ``by_plant=True`` (the default) they become one site, named
 after the plant (``Kashiwazaki Kariwa``), with the id of its first unit; the other units are
-counted under the reason ``"merged: another unit of the same plant"``, so that a plant with seven
-reactors is not counted as seven exposed sites.
+counted as merged (``read_report["merged"]``) under ``"another unit of the same plant"``, so that
+a plant with seven reactors is not counted as seven exposed sites.
 
 Radius of the circle that stands for a site: ``radius_m`` if given; otherwise the category's
 :data:`~sites.taxonomy.POINT_RADIUS_M`, except for non-nuclear power plants with a known

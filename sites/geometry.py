@@ -5,7 +5,11 @@ same rules:
 
 - **Polygons** are kept; invalid ones are repaired with :func:`shapely.make_valid` (the
   ``"structure"`` method, which keeps only the polygonal result) and counted. Geometry
-  collections keep their polygonal parts.
+  collections keep their polygonal parts. A polygon whose edges jump more than 180° in
+  longitude crosses the antimeridian (a ring from 179.9°E to 179.9°W is 0.2° wide, not a band
+  around the world): it is unwrapped and split into parts on either side of ±180°, and a ring
+  that winds once around a pole is closed over the pole (:func:`unwrap_antimeridian`); both
+  count as repaired.
 - **Points** become geodesic circles: :data:`N_VERTICES` vertices at exactly the radius from the
   centre on the WGS84 ellipsoid (:meth:`pyproj.Geod.fwd`), so a circle is equally true in Hokkaido
   and Okinawa. The inscribed 64-gon has ``64 / (2π) · sin(2π / 64) = 99.84 %`` of the area πr².
@@ -15,8 +19,10 @@ same rules:
   latitude range), one transformer per zone, and converted back.
 - Rows that cannot become a polygon get a rejection reason instead: ``"missing geometry"``,
   ``"empty geometry"``, ``"no polygonal part"`` (a collection of points or lines),
-  ``"degenerate polygon"`` (nothing with an area is left after repair) or ``"no usable radius"``
-  (a point or line whose radius is missing, zero or negative).
+  ``"degenerate polygon"`` (nothing with an area is left after repair), ``"coordinates out of
+  range"`` (a latitude beyond ±90°, a longitude beyond ±360°, or a coordinate that is NaN or
+  infinite) or ``"no usable radius"`` (a point or line whose radius is missing, zero, negative
+  or larger than :data:`MAX_RADIUS_M`).
 """
 
 from __future__ import annotations
@@ -28,10 +34,21 @@ import numpy.typing as npt
 import pyproj
 import shapely
 
-__all__ = ["N_VERTICES", "SitePolygons", "buffer_metric", "circles", "to_site_polygons"]
+__all__ = [
+    "MAX_RADIUS_M",
+    "N_VERTICES",
+    "SitePolygons",
+    "buffer_metric",
+    "circles",
+    "to_site_polygons",
+    "unwrap_antimeridian",
+]
 
 #: Vertices of the polygon that stands for a circle.
 N_VERTICES = 64
+#: Largest radius (m) of a point or line buffer: a wider "site" is a data error (a radius in the
+#: wrong unit), and a geodesic circle past a quarter of the globe no longer encloses its centre.
+MAX_RADIUS_M = 1_000_000.0
 
 _GEOD = pyproj.Geod(ellps="WGS84")
 
@@ -137,6 +154,77 @@ def _polar_cap(x: FloatArray, y: FloatArray, *, north: bool) -> shapely.Polygon:
     return shapely.Polygon(ring)
 
 
+def unwrap_antimeridian(geoms: npt.ArrayLike) -> tuple[ObjectArray, npt.NDArray[np.bool_]]:
+    """Split polygons that cross the antimeridian, and close rings that wind around a pole.
+
+    A ring is taken to cross the antimeridian where two consecutive vertices are more than 180°
+    of longitude apart: the short way round is meant. Its longitudes are unwrapped (holes are
+    shifted next to their shell), a ring that then ends 360° from where it began is closed over
+    the pole on its side of the equator, and the result is cut at ±180°.
+
+    Parameters
+    ----------
+    geoms : array_like of shapely.Geometry or None
+        Polygons and MultiPolygons in longitude and latitude; other geometries pass unchanged.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        The geometries, and True where one was changed.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> band = shapely.Polygon([(179.9, 0), (-179.9, 0), (-179.9, 1), (179.9, 1)])
+    >>> (fixed,), changed = unwrap_antimeridian([band])
+    >>> fixed.geom_type, round(fixed.area, 6), changed.tolist()
+    ('MultiPolygon', 0.2, [True])
+    """
+    geoms = np.asarray(geoms, dtype=object).ravel().copy()
+    changed = np.zeros(len(geoms), dtype=bool)
+    kind = shapely.get_type_id(geoms)
+    areal = np.isin(kind, [_POLYGON, _MULTIPOLYGON]) & ~shapely.is_empty(geoms)
+    # only a geometry wider than 180° can hold an edge that jumps more than 180°
+    bounds = shapely.bounds(geoms[areal])
+    wide = np.flatnonzero(areal)[bounds[:, 2] - bounds[:, 0] > 180.0]
+    for i in wide:  # rare: a handful of sites near the antimeridian or a pole in any catalogue
+        original = shapely.get_parts(geoms[i])
+        parts = [_unwrap_polygon(p) for p in original]
+        if any(p is not None for p in parts):
+            fixed = [p if p is not None else q for p, q in zip(parts, original, strict=True)]
+            geoms[i] = shapely.union_all(_split_antimeridian(np.asarray(fixed, dtype=object)))
+            changed[i] = True
+    return geoms, changed
+
+
+def _unwrap_ring(x: FloatArray) -> FloatArray:
+    step = (np.diff(x) + 180.0) % 360.0 - 180.0
+    return np.concatenate([x[:1], x[0] + np.cumsum(step)])
+
+
+def _unwrap_polygon(polygon: shapely.Polygon) -> shapely.Polygon | None:
+    """Unwrap the polygon's longitudes; None if no edge crosses the antimeridian."""
+    rings = [np.asarray(polygon.exterior.coords)[:, :2]]
+    rings += [np.asarray(r.coords)[:, :2] for r in polygon.interiors]
+    if not any((np.abs(np.diff(r[:, 0])) > 180.0).any() for r in rings):
+        return None
+    shell = rings[0].copy()
+    shell[:, 0] = _unwrap_ring(shell[:, 0])
+    turn = shell[-1, 0] - shell[0, 0]
+    if abs(turn) > 180.0:
+        # the shell winds once around a pole: run along the pole's parallel to close it
+        pole = 90.0 if shell[:, 1].mean() >= 0.0 else -90.0
+        shell = np.vstack([shell, [[shell[-1, 0], pole], [shell[0, 0], pole]], shell[:1]])
+    centre = shell[:, 0].mean()
+    holes = []
+    for ring in rings[1:]:
+        ring = ring.copy()
+        ring[:, 0] = _unwrap_ring(ring[:, 0])
+        ring[:, 0] += 360.0 * np.round((centre - ring[:, 0].mean()) / 360.0)
+        holes.append(ring)
+    return shapely.make_valid(shapely.Polygon(shell, holes), method="structure")
+
+
 def _utm_epsg(lon: FloatArray, lat: FloatArray) -> npt.NDArray[np.int64]:
     """EPSG code of the WGS84 UTM zone of each point, or of UPS beyond 84°N / 80°S."""
     zone = np.floor((lon + 180.0) / 6.0).astype(np.int64) % 60 + 1
@@ -204,6 +292,24 @@ def _polygonal_parts(collections: ObjectArray) -> ObjectArray:
     return out
 
 
+def _off_earth(geoms: ObjectArray, skip: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Mark the geometries with a coordinate that lies nowhere on earth.
+
+    That is a non-finite coordinate, a latitude beyond ±90°, or a longitude beyond ±360° (a
+    ring drawn across the antimeridian may run past ±180°, see :func:`unwrap_antimeridian`).
+    """
+    bad = np.zeros(len(geoms), dtype=bool)
+    idx = np.flatnonzero(~skip)
+    if not len(idx):
+        return bad
+    xy, owner = shapely.get_coordinates(geoms[idx], return_index=True)
+    wrong = ~np.isfinite(xy).all(axis=1)
+    with np.errstate(invalid="ignore"):
+        wrong |= (np.abs(xy[:, 1]) > 90.0) | (np.abs(xy[:, 0]) > 360.0)
+    bad[idx[np.unique(owner[wrong])]] = True
+    return bad
+
+
 def to_site_polygons(geoms: npt.ArrayLike, radius_m: npt.ArrayLike) -> SitePolygons:
     """Turn geometries in EPSG:4326 into valid site polygons, with reasons for the rejects.
 
@@ -241,9 +347,11 @@ def to_site_polygons(geoms: npt.ArrayLike, radius_m: npt.ArrayLike) -> SitePolyg
     empty = ~missing & shapely.is_empty(geoms)
     reason[missing] = "missing geometry"
     reason[empty] = "empty geometry"
-    kind = np.where(missing | empty, -1, shapely.get_type_id(geoms))
+    off_earth = _off_earth(geoms, missing | empty)
+    reason[off_earth] = "coordinates out of range"
+    kind = np.where(missing | empty | off_earth, -1, shapely.get_type_id(geoms))
     needs_radius = np.isin(kind, [_POINT, _LINESTRING, _LINEARRING, _MULTIPOINT, _MULTILINESTRING])
-    no_radius = needs_radius & ~(np.isfinite(radius) & (radius > 0))
+    no_radius = needs_radius & ~(np.isfinite(radius) & (radius > 0) & (radius <= MAX_RADIUS_M))
     reason[no_radius] = "no usable radius"
     kind = np.where(no_radius, -1, kind)
 
@@ -268,6 +376,7 @@ def to_site_polygons(geoms: npt.ArrayLike, radius_m: npt.ArrayLike) -> SitePolyg
         if coll.any():
             cand[coll] = _polygonal_parts(cand[coll])
         nothing = shapely.is_missing(cand)
+        cand, wrapped = unwrap_antimeridian(cand)
         broken = ~nothing & ~shapely.is_valid(cand)
         cand[broken] = shapely.make_valid(cand[broken], method="structure", keep_collapsed=False)
         flat = nothing | shapely.is_missing(cand) | shapely.is_empty(cand)
@@ -278,5 +387,5 @@ def to_site_polygons(geoms: npt.ArrayLike, radius_m: npt.ArrayLike) -> SitePolyg
         ok = ~flat
         out[idx[ok]] = cand[ok]
         origin[idx[ok]] = "polygon"
-        repaired[idx[ok & broken]] = True
+        repaired[idx[ok & (broken | wrapped)]] = True
     return SitePolygons(out, origin, reason, repaired)

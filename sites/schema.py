@@ -6,7 +6,13 @@
     ``"geonucleardata:42"``), ``floor_m``, ``ceiling_m`` (vertical limits in metres, NaN where
     unknown), ``vertical_ref`` (``"AGL"``, ``"AMSL"`` or NA), ``schedule`` (text, NA = always),
     ``geometry_origin`` (``"polygon"``, or ``"point+<radius>m"`` / ``"line+<radius>m"`` when
-    built from a point or a line).
+    built from a point or a line), ``restriction`` and ``zone_reason`` (for UAS geozones, NA
+    otherwise; see :mod:`sites.geozones`).
+
+Vertical limits: ``vertical_ref`` names the reference of both limits (``"AGL"`` above ground,
+``"AMSL"`` above mean sea level, ``"WGS84"`` above the ellipsoid); where the floor and the
+ceiling use different references it is ``"<floor ref>/<ceiling ref>"``, e.g. ``"AGL/AMSL"``.
+A schedule is the JSON text described in :mod:`sites.schedule`; NA means always active.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ SITE_COLUMNS: dict[str, str] = {
     "vertical_ref": "string",
     "schedule": "string",
     "geometry_origin": "string",
+    "restriction": "string",
+    "zone_reason": "string",
 }
 
 

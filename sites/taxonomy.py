@@ -1,8 +1,12 @@
 """The site categories, their default sensitivity, and the radius that turns a point into a polygon.
 
 Sensitivity runs from 1 (public, low concern) to 5 (highest). The defaults below are this tool's
-choice, made for a national-security reading of exposure; every catalogue can override them per
-site (a ``sensitivity`` column) or per category.
+choice, made for a national-security reading of exposure: nuclear plants and military sites 5
+(imagery of them is what a foreign service wants most), government buildings 4, power plants,
+dams and airports 3 (critical infrastructure, much of it visible from public land), ports and
+prisons 2, anything else 1. Every catalogue can override them per site (a ``sensitivity``
+column), and an analyst per category or per site with an override file
+(:mod:`sites.overrides`).
 
 Point radii: a catalogue that gives a site only as a point (an airport reference point, a plant's
 coordinates) is represented by a circle of the category's radius, sized to cover a typical site of

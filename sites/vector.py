@@ -1,7 +1,14 @@
-"""Read sites from vector files: GeoJSON, GeoPackage, Shapefile, FlatGeobuf, GeoParquet, ...
+"""Read sites from vector files: GeoJSON, GeoPackage, Shapefile, FlatGeobuf, GeoParquet, KML, ...
 
 Files are opened with pyogrio (anything GDAL reads), GeoParquet with
-:func:`geopandas.read_parquet`. How each column of the sites table is found:
+:func:`geopandas.read_parquet`. Archives are read in place, never extracted: a ``.zip`` holding
+one dataset (a Shapefile with its ``.dbf``/``.shx``/``.prj``, a GeoPackage, ...; choose with
+``member`` when it holds several) is opened through GDAL's ``/vsizip/`` after the checks of
+:mod:`sites.archive`; a ``.kmz`` likewise. KML and KMZ files put each folder in its own layer:
+without ``layer`` every layer is read (KML is always WGS84, so it needs no ``.prj``). A KML file
+that declares a DTD or entities is refused: KML never needs one, and entities can pull in local
+files. Other multi-layer files (GeoPackage) need ``layer`` when they hold more than one layer
+with geometry. How each column of the sites table is found:
 
 category
     The ``category`` argument: one category for the whole file, or a mapping that translates the
@@ -48,6 +55,7 @@ import pyogrio
 import pyogrio.errors
 import shapely
 
+from sites.archive import list_members, read_head, vsizip_path
 from sites.build import PASSTHROUGH, build_sites, resolve_sensitivity
 from sites.errors import SiteDataError
 from sites.taxonomy import CATEGORIES, POINT_RADIUS_M, normalise_category
@@ -72,7 +80,13 @@ _PYOGRIO_ERRORS = (
     OSError,
 )
 _OSM_REF = re.compile(r"(node|way|relation)/\d+")
-_FORMATS = "a GeoJSON, GeoPackage, Shapefile, FlatGeobuf or GeoParquet file"
+_FORMATS = (
+    "a GeoJSON, GeoPackage, Shapefile (or a zip of one), KML/KMZ, FlatGeobuf or GeoParquet file"
+)
+_KML_SUFFIXES = {".kml", ".kmz"}
+#: Extensions of the datasets looked for inside a zip archive, in order of preference.
+_ZIP_DATASETS = (".shp", ".gpkg", ".geojson", ".json", ".fgb", ".kml")
+_XML_DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,7 @@ def read_sites(
     id_field: str | None = None,
     id_prefix: str | None = None,
     layer: str | None = None,
+    member: str | None = None,
     sensitivity: int | Mapping[str, int] | None = None,
     point_radius_m: float | None = None,
 ) -> gpd.GeoDataFrame:
@@ -123,7 +138,10 @@ def read_sites(
     id_prefix : str, optional
         Tag put in front of ids (default: see the module notes).
     layer : str, optional
-        Layer of a multi-layer file; required when it has several layers with geometry.
+        Layer of a multi-layer file; required when it has several layers with geometry (except
+        KML/KMZ, whose layers are all read by default).
+    member : str, optional
+        The dataset inside a ``.zip`` archive, when it holds more than one.
     sensitivity : int or mapping, optional
         1-5 for every site, or per category; default: the file's ``sensitivity`` field, else
         the category's default.
@@ -160,7 +178,7 @@ def read_sites(
     """
     path = Path(path)
     where = str(path) if layer is None else f"{path} (layer {layer!r})"
-    raw = _read_vector(path, layer=layer)
+    raw, label = _read_vector(path, layer=layer, member=member)
     if raw.crs is None:
         raise SiteDataError(
             f"{where}: no CRS (expected one in the file, e.g. EPSG:4326 in a .prj or the "
@@ -194,9 +212,9 @@ def read_sites(
         file_tag=_slug(path.stem),
         verbatim=id_col == "site_id" and id_prefix is None,
     )
-    label = path.name if layer is None else f"{path.name}/{layer}"
     position = np.arange(len(raw)).astype(str)
-    source = [f"{label}:{i}" for i in np.where(has_id, raw_ids, position)]
+    key = np.where(has_id, raw_ids, position)
+    source = [f"{lab}:{i}" for lab, i in zip(label, key, strict=True)]
 
     sens, found = resolve_sensitivity(sensitivity, cat_series, raw.get("sensitivity"))
     problems += found
@@ -228,40 +246,113 @@ def read_sites(
     )
 
 
-def _read_vector(path: Path, *, layer: str | None) -> gpd.GeoDataFrame:
-    """Open the file, choose the layer, and turn every library error into a one-line error."""
+def _read_vector(
+    path: Path, *, layer: str | None, member: str | None
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Open the file (choosing layer and archive member); every library error becomes one line.
+
+    Returns the features and, for each, the label of the file (and layer) it came from.
+    """
     if not path.exists():
         raise SiteDataError(f"{path}: no such file (expected {_FORMATS})")
-    if path.suffix.lower() in _PARQUET_SUFFIXES:
+    suffix = path.suffix.lower()
+    if member is not None and suffix != ".zip":
+        raise SiteDataError(f"{path}: member={member!r} given, but the file is not a .zip archive")
+    if suffix in _PARQUET_SUFFIXES:
         if layer is not None:
             raise SiteDataError(f"{path}: layer={layer!r} given, but GeoParquet has no layers")
         try:
-            return gpd.read_parquet(path)
+            frame = gpd.read_parquet(path)
         except (ValueError, OSError, TypeError) as exc:
             raise SiteDataError(f"{path}: cannot read as GeoParquet: {_one_line(exc)}") from None
+        return frame, [path.name] * len(frame)
+    source, name, kml = str(path), path.name, suffix in _KML_SUFFIXES
+    if suffix == ".zip":
+        chosen = _zip_dataset(path, member)
+        source, name = vsizip_path(path, chosen), f"{path.name}/{chosen}"
+        kml = chosen.lower().endswith(".kml")
+        if kml:
+            _refuse_xml_declarations(path, read_head(path, chosen, 65536))
+    elif suffix == ".kmz":
+        for inner in list_members(path):
+            if inner.lower().endswith(".kml"):
+                _refuse_xml_declarations(path, read_head(path, inner, 65536))
+    if suffix == ".kml":
+        with path.open("rb") as handle:
+            _refuse_xml_declarations(path, handle.read(65536))
     try:
-        layers = pyogrio.list_layers(path)
+        layers = pyogrio.list_layers(source)
         names = [str(n) for n in layers[:, 0]]
-        if layer is None and len(names) > 1:
-            spatial = [str(n) for n, kind in layers if kind is not None]
+        spatial = [str(n) for n, kind in layers if kind is not None]
+        if layer is not None and layer not in names:
+            raise SiteDataError(f"{path}: no layer {layer!r} (layers: {names})")
+        if layer is not None:
+            chosen_layers = [layer]
+        elif kml:
+            chosen_layers = spatial or names[:1]
+        elif len(names) > 1:
             if len(spatial) != 1:
                 raise SiteDataError(
                     f"{path}: {len(names)} layers {names}; pass layer= to choose one"
                 )
-            layer = spatial[0]
-        elif layer is not None and layer not in names:
-            raise SiteDataError(f"{path}: no layer {layer!r} (layers: {names})")
-        frame = pyogrio.read_dataframe(path, layer=layer)
+            chosen_layers = spatial
+        else:
+            chosen_layers = [None]
+        # A NaN coordinate makes shapely's WKB parser warn; such a site is rejected later
+        # ("coordinates out of range", sites.geometry), so the warning says nothing new.
+        with np.errstate(invalid="ignore"):
+            frames = [pyogrio.read_dataframe(source, layer=c) for c in chosen_layers]
     except _PYOGRIO_ERRORS as exc:
         raise SiteDataError(
             f"{path}: cannot read ({_one_line(exc)}); expected {_FORMATS}"
         ) from None
-    if not isinstance(frame, gpd.GeoDataFrame):
+    if not frames or not all(isinstance(f, gpd.GeoDataFrame) for f in frames):
         raise SiteDataError(
             f"{path}: no geometry in the file (expected {_FORMATS}); "
             "for CSV point catalogues use read_point_catalog"
         )
-    return frame
+    labels = [
+        name if c is None or (layer is None and not kml) else f"{name}/{c}"
+        for c, f in zip(chosen_layers, frames, strict=True)
+        for _ in range(len(f))
+    ]
+    if len(frames) == 1:
+        return frames[0], labels
+    crs = frames[0].crs
+    # KML layers differ in their fields (ExtendedData); concat aligns them
+    frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=crs)
+    return frame, labels
+
+
+def _zip_dataset(path: Path, member: str | None) -> str:
+    """Check the archive and choose the dataset to read from it."""
+    members = list_members(path)
+    if member is not None:
+        if member not in members:
+            raise SiteDataError(f"{path}: no member {member!r} (members: {members[:20]})")
+        return member
+    for ext in _ZIP_DATASETS:
+        found = [m for m in members if m.lower().endswith(ext)]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise SiteDataError(
+                f"{path}: {len(found)} datasets {found[:10]} in the archive; "
+                "pass member= to choose one"
+            )
+    raise SiteDataError(
+        f"{path}: no vector dataset in the archive (members: {members[:20]}); expected one of "
+        f"{', '.join(_ZIP_DATASETS)}"
+    )
+
+
+def _refuse_xml_declarations(path: Path, head: bytes) -> None:
+    found = [d.decode() for d in _XML_DECLARATIONS if d in head]
+    if found:
+        raise SiteDataError(
+            f"{path}: the KML declares {' and '.join(found)}; refused (KML needs no DTD or "
+            "entities, and entities can read local files)"
+        )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -363,7 +454,9 @@ def _geometry_hash(geoms: npt.NDArray[np.object_]) -> list[str | None]:
     """Digest each geometry into a short, platform-independent text (None if missing)."""
     # rounding to 1e-7 degrees (~1 cm) hides floating-point noise from reprojection; adding 0.0
     # turns -0.0 into 0.0, whose WKB differs
-    rounded = shapely.transform(shapely.force_2d(geoms), lambda c: np.round(c, 7) + 0.0)
+    # (coordinates near the float limit overflow when rounded: their sites are rejected anyway)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounded = shapely.transform(shapely.force_2d(geoms), lambda c: np.round(c, 7) + 0.0)
     wkb = shapely.to_wkb(rounded, byte_order=1)
     return [
         None if b is None else hashlib.blake2b(b, digest_size=8).hexdigest() for b in wkb

@@ -43,3 +43,25 @@ def write_vector() -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def adds_up() -> Callable[[gpd.GeoDataFrame], dict]:
+    """Check a table's read report (read = kept + merged + rejected) and return it."""
+
+    def check(frame: gpd.GeoDataFrame) -> dict:
+        report = frame.attrs["read_report"]
+        merged, rejected = report["merged"], report["rejected"]
+        assert report["n_read"] == report["n_kept"] + sum(merged.values()) + sum(
+            rejected.values()
+        )
+        assert report["n_kept"] == len(frame)
+        return report
+
+    return check
+
+
+@pytest.fixture(scope="session")
+def geozones_data() -> Path:
+    """The folder of real UAS geozone files."""
+    return DATA / "geozones"

@@ -26,9 +26,8 @@ def test_japan_read_report_adds_up() -> None:
     assert report["source"] == "bundled:japan"
     assert report["n_kept"] == len(s) == 850
     assert report["n_read"] == 897
-    assert report["rejected"] == {
-        "merged: another unit of the same plant": 42, "missing coordinates": 5,
-    }
+    assert report["merged"] == {"another unit of the same plant": 42}
+    assert report["rejected"] == {"missing coordinates": 5}
     assert [p["n_kept"] for p in report["parts"]] == [85, 737, 24, 4]
 
 

@@ -9,7 +9,13 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sites.geometry import N_VERTICES, buffer_metric, circles, to_site_polygons
+from sites.geometry import (
+    N_VERTICES,
+    buffer_metric,
+    circles,
+    to_site_polygons,
+    unwrap_antimeridian,
+)
 
 GEOD = pyproj.Geod(ellps="WGS84")
 # the inscribed N-gon's share of the circle's area
@@ -89,3 +95,57 @@ def test_to_site_polygons_handles_every_kind() -> None:
 def test_to_site_polygons_rejects_points_without_a_radius() -> None:
     r = to_site_polygons([shapely.Point(135, 35), shapely.box(0, 0, 1, 1)], [np.nan, np.nan])
     assert r.reason.tolist() == ["no usable radius", None]
+
+
+# --- antimeridian and poles in polygons read from files ---------------------------------------
+
+
+def test_polygon_across_the_antimeridian_is_split_not_a_world_band() -> None:
+    # a 0.2° x 0.1° box from 179.9°E to 179.9°W, written the way many files write it
+    box = shapely.Polygon([(179.9, -16.1), (-179.9, -16.1), (-179.9, -16.0), (179.9, -16.0)])
+    assert box.bounds[2] - box.bounds[0] > 359  # as shapely reads it: around the world
+    r = to_site_polygons([box], 0.0)
+    geom = r.geometry[0]
+    assert r.repaired.tolist() == [True] and r.origin.tolist() == ["polygon"]
+    assert geom.geom_type == "MultiPolygon" and len(geom.geoms) == 2
+    east, west = sorted(geom.geoms, key=lambda g: -g.bounds[0])
+    assert east.bounds == pytest.approx((179.9, -16.1, 180.0, -16.0))
+    assert west.bounds == pytest.approx((-180.0, -16.1, -179.9, -16.0))
+    assert geom.area == pytest.approx(0.2 * 0.1)
+
+
+def test_holes_follow_their_shell_across_the_antimeridian() -> None:
+    shell = [(179.0, 0.0), (-179.0, 0.0), (-179.0, 1.0), (179.0, 1.0)]
+    hole = [(-179.8, 0.4), (-179.6, 0.4), (-179.6, 0.6), (-179.8, 0.6)]  # wholly west of it
+    (geom,), changed = unwrap_antimeridian([shapely.Polygon(shell, [hole])])
+    assert changed.tolist() == [True]
+    assert geom.area == pytest.approx(2.0 - 0.04)
+    assert not geom.contains(shapely.Point(-179.7, 0.5))
+    assert geom.contains(shapely.Point(179.5, 0.5)) and geom.contains(shapely.Point(-179.1, 0.5))
+
+
+def test_ring_around_the_pole_becomes_a_cap() -> None:
+    ring = [(-180.0, 85.0), (-90.0, 85.0), (0.0, 85.0), (90.0, 85.0), (180.0, 85.0)]
+    (geom,), changed = unwrap_antimeridian([shapely.Polygon(ring)])
+    assert changed.tolist() == [True] and shapely.is_valid(geom)
+    assert geom.bounds == pytest.approx((-180.0, 85.0, 180.0, 90.0))
+    assert geom.contains(shapely.Point(45.0, 89.0))
+    south = [(0.0, -75.0), (120.0, -75.0), (-120.0, -75.0), (0.0, -75.0)]
+    (cap,), _ = unwrap_antimeridian([shapely.Polygon(south)])
+    assert cap.bounds[1] == -90.0 and cap.contains(shapely.Point(10.0, -89.0))
+
+
+def test_ordinary_and_wide_polygons_are_left_alone() -> None:
+    square = shapely.box(10, 10, 11, 11)
+    # wider than 180° but without a jump between vertices: a deliberate band
+    band = shapely.Polygon([(-100, 0), (0, 0), (100, 0), (100, 1), (0, 1), (-100, 1)])
+    out, changed = unwrap_antimeridian([square, band, None, shapely.Point(0, 0)])
+    assert changed.tolist() == [False] * 4
+    assert out[0].equals(square) and out[1].equals(band)
+
+
+@pytest.mark.parametrize("lat", [89.0, -89.0, 89.9])
+def test_circles_near_a_pole_keep_their_area(lat: float) -> None:
+    (c,) = circles([30.0], [lat], 1500.0)
+    assert shapely.is_valid(c)
+    assert abs(geodesic_area(c) / (math.pi * 1500.0**2) - 1) < 0.005

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import math
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,7 +15,8 @@ from sites import SITE_COLUMNS, SiteDataError, read_sites
 
 def _report_adds_up(frame: gpd.GeoDataFrame) -> dict:
     report = frame.attrs["read_report"]
-    assert report["n_read"] == report["n_kept"] + sum(report["rejected"].values())
+    merged, rejected = report["merged"], report["rejected"]
+    assert report["n_read"] == report["n_kept"] + sum(merged.values()) + sum(rejected.values())
     assert report["n_kept"] == len(frame)
     return report
 
@@ -307,3 +309,148 @@ def test_read_sites_does_not_touch_its_input(sites_data: Path) -> None:
     before = path.read_bytes()
     read_sites(path)
     assert path.read_bytes() == before
+
+
+# --- archives, KML/KMZ, mixed geometry ---------------------------------------------------------
+
+
+def _zip_folder(folder: Path, archive: Path, *, prefix: str = "") -> Path:
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(folder.iterdir()):
+            z.write(f, prefix + f.name)
+    return archive
+
+
+def _bases(crs: int | None = 4326) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"id": [1, 2], "name": ["North", "South"], "category": ["military", "military"]},
+        geometry=[shapely.box(139.0, 35.1, 139.01, 35.11), shapely.Point(139.0, 35.0)],
+        crs=crs,
+    )
+
+
+def test_zipped_shapefile_is_read_in_place(tmp_path: Path, write_vector) -> None:
+    shp_dir = tmp_path / "shp"
+    shp_dir.mkdir()
+    # a Shapefile holds one geometry type: polygons here, points in a second file
+    write_vector(_bases().iloc[:1], shp_dir / "bases.shp")
+    archive = _zip_folder(shp_dir, tmp_path / "bases.zip", prefix="data/")
+    s = read_sites(archive)
+    _report_adds_up(s)
+    assert s["site_id"].tolist() == ["bases:1"]
+    assert s["source"].tolist() == ["bases.zip/data/bases.shp:1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bases.zip", "shp"]  # not extracted
+
+
+def test_zip_with_several_datasets_needs_a_member(tmp_path: Path, write_vector) -> None:
+    folder = tmp_path / "two"
+    folder.mkdir()
+    write_vector(_bases().iloc[:1], folder / "a.shp")
+    write_vector(_bases().iloc[1:], folder / "b.shp")
+    archive = _zip_folder(folder, tmp_path / "two.zip")
+    with pytest.raises(SiteDataError, match=r"2 datasets \['a.shp', 'b.shp'\].*member="):
+        read_sites(archive)
+    s = read_sites(archive, member="b.shp")
+    assert s["geometry_origin"].tolist() == ["point+250m"]
+    with pytest.raises(SiteDataError, match=r"no member 'c\.shp'"):
+        read_sites(archive, member="c.shp")
+
+
+def test_zipped_shapefile_without_prj_is_refused(tmp_path: Path, write_vector) -> None:
+    folder = tmp_path / "noprj"
+    folder.mkdir()
+    write_vector(_bases(crs=None).iloc[:1], folder / "bases.shp")
+    archive = _zip_folder(folder, tmp_path / "noprj.zip")
+    with pytest.raises(SiteDataError, match="no CRS"):
+        read_sites(archive)
+
+
+def test_zip_bomb_is_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("big.geojson", " " * 3_000_000)
+    with pytest.raises(SiteDataError, match="zip bomb"):
+        read_sites(archive)
+
+
+KML = """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>drawn</name>
+<Folder><name>Bases</name>
+ <Placemark id="camp"><name>Camp</name>
+  <ExtendedData><Data name="category"><value>military</value></Data></ExtendedData>
+  <Point><coordinates>139.7,35.6,0</coordinates></Point></Placemark>
+ <Placemark><name>Yard</name>
+  <ExtendedData><Data name="category"><value>military</value></Data></ExtendedData>
+  <Polygon><outerBoundaryIs><LinearRing><coordinates>
+   139.70,35.60 139.71,35.60 139.71,35.61 139.70,35.60</coordinates></LinearRing>
+  </outerBoundaryIs></Polygon></Placemark>
+</Folder>
+<Folder><name>Dams</name>
+ <Placemark><name>Crest</name>
+  <ExtendedData><Data name="category"><value>dam</value></Data></ExtendedData>
+  <LineString><coordinates>139.8,35.6 139.81,35.6</coordinates></LineString></Placemark>
+</Folder></Document></kml>
+"""
+
+
+def test_kml_reads_every_folder(tmp_path: Path) -> None:
+    path = tmp_path / "drawn.kml"
+    path.write_text(KML, encoding="utf-8")
+    s = read_sites(path)
+    _report_adds_up(s)
+    assert s["name"].tolist() == ["Camp", "Yard", "Crest"]
+    assert s["category"].tolist() == ["military", "military", "dam"]
+    assert s["geometry_origin"].tolist() == ["point+250m", "polygon", "line+200m"]
+    assert s["site_id"].iloc[0] == "drawn:camp"
+    assert s["source"].tolist()[::2] == ["drawn.kml/Bases:camp", "drawn.kml/Dams:2"]
+    only = read_sites(path, layer="Dams")
+    assert only["name"].tolist() == ["Crest"]
+
+
+def test_kmz_is_read_like_kml(tmp_path: Path) -> None:
+    path = tmp_path / "drawn.kmz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("doc.kml", KML)
+    s = read_sites(path)
+    assert s["name"].tolist() == ["Camp", "Yard", "Crest"]
+
+
+def test_kml_with_entities_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "xxe.kml"
+    path.write_text(
+        '<?xml version="1.0"?><!DOCTYPE kml [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        + KML.split("?>", 1)[1]
+    )
+    with pytest.raises(SiteDataError, match="declares <!DOCTYPE and <!ENTITY; refused"):
+        read_sites(path)
+
+
+def test_mixed_geometry_types_in_one_file(tmp_path: Path, write_vector, area_m2) -> None:
+    frame = gpd.GeoDataFrame(
+        {"name": ["pt", "line", "poly", "multi"], "category": "power_plant"},
+        geometry=[
+            shapely.Point(139.0, 35.0),
+            shapely.LineString([(139.1, 35.0), (139.11, 35.0)]),
+            shapely.box(139.2, 35.0, 139.21, 35.01),
+            shapely.MultiPolygon([shapely.box(139.3, 35.0, 139.31, 35.01),
+                                  shapely.box(139.32, 35.0, 139.33, 35.01)]),
+        ],
+        crs=4326,
+    )
+    for path in (tmp_path / "mixed.gpkg", tmp_path / "mixed.fgb", tmp_path / "mixed.geojson"):
+        s = read_sites(write_vector(frame, path)).sort_values("name")
+        assert s["geometry_origin"].tolist() == ["line+300m", "polygon", "polygon", "point+300m"]
+        assert s.geometry.geom_type.tolist() == ["Polygon", "MultiPolygon", "Polygon", "Polygon"]
+        circle = s[s["name"] == "pt"]
+        assert area_m2(circle)[0] == pytest.approx(math.pi * 300.0**2, rel=0.005)
+    frame.to_parquet(tmp_path / "mixed.parquet")
+    assert len(read_sites(tmp_path / "mixed.parquet", category="dam")) == 4
+
+
+def test_kmz_with_entities_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "xxe.kmz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("doc.kml", '<?xml version="1.0"?><!DOCTYPE kml [<!ENTITY x "y">]>'
+                   + KML.split("?>", 1)[1])
+    with pytest.raises(SiteDataError, match="refused"):
+        read_sites(path)
