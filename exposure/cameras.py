@@ -1,8 +1,17 @@
 """The camera catalogue: sensor geometry of the cameras that fleets fly.
 
 The catalogue is data (``exposure/data/cameras.csv``, one row per camera with the source of its
-figures); a user file in the same columns extends or overrides it. Vendor figures differ between
-sources: the ``source`` column says which one was used.
+figures); a user file (CSV in the same columns, or TOML with one ``[[camera]]`` table per camera)
+extends or overrides it. Vendor figures differ between sources: the ``source`` column says which
+one was used.
+
+Focal length per sample (:func:`focal_lengths`): the log's real focal length where it has one;
+else its ``zoom``, a 35-mm-equivalent ratio (``f_eq = zoom · 24 mm``, as DJI's video subtitles
+give it), turned into a real focal length with the sensor's crop factor
+(``f = f_eq · diagonal / 43.27 mm``); else the camera's widest focal length. Every value is
+clamped to the camera's optical range: digital zoom beyond it crops the image but adds no detail.
+With ``worst_case`` every sample gets the longest focal length (an operator, or a compromised app,
+could have zoomed in).
 """
 
 from __future__ import annotations
@@ -10,15 +19,37 @@ from __future__ import annotations
 import csv
 import math
 import re
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 
 from exposure.errors import CameraError
 
-__all__ = ["DEFAULT_CAMERA", "Camera", "camera_for_model", "identify_cameras", "load_cameras"]
+__all__ = [
+    "DEFAULT_CAMERA",
+    "FULL_FRAME_DIAGONAL_MM",
+    "ZOOM_BASE_EQUIVALENT_MM",
+    "Camera",
+    "camera_for_model",
+    "focal_lengths",
+    "focal_sources",
+    "identify_cameras",
+    "load_cameras",
+    "per_sample_cameras",
+]
+
+#: Diagonal of a 36 × 24 mm frame: the reference of 35-mm-equivalent focal lengths.
+FULL_FRAME_DIAGONAL_MM = 43.27
+
+#: Equivalent focal length of ``zoom == 1`` (DJI subtitles write 24 mm for these cameras
+#: unzoomed; :mod:`flightlogs.srt` stores ``zoom = focal_len / 24``).
+ZOOM_BASE_EQUIVALENT_MM = 24.0
 
 #: Camera assumed for a flight whose log and fleet entry name no known camera: the most common
 #: wide camera of the consumer/government fleets this tool is built for.
@@ -82,6 +113,27 @@ class Camera:
         """Pixel pitch ``p = sensor_width / image_width`` in millimetres."""
         return self.sensor_width_mm / self.image_width_px
 
+    @property
+    def diagonal_mm(self) -> float:
+        """Sensor diagonal in millimetres."""
+        return math.hypot(self.sensor_width_mm, self.sensor_height_mm)
+
+    @property
+    def crop_factor(self) -> float:
+        """35-mm crop factor ``43.27 mm / diagonal``."""
+        return FULL_FRAME_DIAGONAL_MM / self.diagonal_mm
+
+    def focal_from_equivalent(self, focal_eq_mm: ArrayLike) -> NDArray[np.float64]:
+        """Real focal length of a 35-mm-equivalent one, ``f_eq · diagonal / 43.27``, unclamped.
+
+        Examples
+        --------
+        >>> cam = load_cameras()["dji_mavic3_wide"]
+        >>> cam.focal_from_equivalent([24.0, 48.0]).round(1).tolist()
+        [12.0, 24.0]
+        """
+        return np.asarray(focal_eq_mm, float) / self.crop_factor
+
     def hfov_rad(self, focal_mm: float | None = None) -> float:
         """Horizontal field of view ``2·atan(w / 2f)`` in radians (widest focal by default)."""
         f = self.focal_min_mm if focal_mm is None else focal_mm
@@ -93,42 +145,86 @@ class Camera:
         return 2.0 * math.atan(self.sensor_height_mm / (2.0 * f))
 
 
-def _parse(row: dict[str, str], where: str) -> Camera:
-    missing = [f for f in _FIELDS if not (row.get(f) or "").strip()]
+def _text(value: object) -> str:
+    """Return a catalogue field as text (a TOML list of model names in the CSV's ``a|b`` form)."""
+    if isinstance(value, list | tuple):
+        return "|".join(str(v) for v in value)
+    return "" if value is None else str(value).strip()
+
+
+def _parse(row: Mapping[str, object], where: str) -> tuple[Camera | None, list[str]]:
+    """One catalogue entry, or None and every problem found in it."""
+    fields = {f: _text(row.get(f)) for f in _FIELDS}
+    problems = []
+    missing = [f for f in _FIELDS if not fields[f]]
     if missing:
-        raise CameraError(f"{where}: missing {missing}")
-    try:
-        cam = Camera(
-            key=row["key"].strip(),
-            vendor=row["vendor"].strip(),
-            models=tuple(m.strip() for m in row["models"].split("|") if m.strip()),
-            sensor_width_mm=float(row["sensor_width_mm"]),
-            sensor_height_mm=float(row["sensor_height_mm"]),
-            image_width_px=int(row["image_width_px"]),
-            image_height_px=int(row["image_height_px"]),
-            focal_min_mm=float(row["focal_min_mm"]),
-            focal_max_mm=float(row["focal_max_mm"]),
-            kind=row["kind"].strip(),
-            source=row["source"].strip(),
-        )
-    except ValueError as exc:
-        raise CameraError(
-            f"{where}: {exc} (expected numbers for sizes and focal lengths)"
-        ) from None
-    sizes = (cam.sensor_width_mm, cam.sensor_height_mm, cam.image_width_px, cam.image_height_px)
-    if min(sizes) <= 0 or not 0 < cam.focal_min_mm <= cam.focal_max_mm:
-        raise CameraError(f"{where}: sizes must be positive and 0 < focal_min_mm <= focal_max_mm")
-    return cam
+        problems.append(f"{where}: missing {', '.join(missing)}")
+    numbers: dict[str, float] = {}
+    for name in _FIELDS[3:9]:
+        if not fields[name]:
+            continue
+        try:
+            numbers[name] = float(fields[name])
+        except ValueError:
+            problems.append(f"{where}: {name} is {fields[name]!r}, expected a number")
+            continue
+        if not (math.isfinite(numbers[name]) and numbers[name] > 0):
+            problems.append(f"{where}: {name} is {fields[name]}, expected a positive number")
+    for name in ("image_width_px", "image_height_px"):
+        if name in numbers and not numbers[name].is_integer():
+            problems.append(f"{where}: {name} is {fields[name]}, expected a whole number")
+    lo, hi = numbers.get("focal_min_mm"), numbers.get("focal_max_mm")
+    if lo is not None and hi is not None and lo > hi:
+        problems.append(f"{where}: focal_min_mm {lo:g} is above focal_max_mm {hi:g}")
+    if fields["kind"] and fields["kind"] not in ("visible", "thermal"):
+        problems.append(f"{where}: kind is {fields['kind']!r}, expected 'visible' or 'thermal'")
+    if problems:
+        return None, problems
+    cam = Camera(
+        key=fields["key"],
+        vendor=fields["vendor"],
+        models=tuple(m.strip() for m in fields["models"].split("|") if m.strip()),
+        sensor_width_mm=numbers["sensor_width_mm"],
+        sensor_height_mm=numbers["sensor_height_mm"],
+        image_width_px=int(numbers["image_width_px"]),
+        image_height_px=int(numbers["image_height_px"]),
+        focal_min_mm=numbers["focal_min_mm"],
+        focal_max_mm=numbers["focal_max_mm"],
+        kind=fields["kind"],
+        source=fields["source"],
+    )
+    return cam, []
+
+
+def _entries(name: str, text: str) -> tuple[list[tuple[str, Mapping[str, object]]], list[str]]:
+    """Catalogue entries of one file with where each comes from, and problems of the file."""
+    if name.lower().endswith(".toml"):
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            return [], [f"{name}: not valid TOML ({exc})"]
+        tables = doc.get("camera")
+        if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+            return [], [f"{name}: expected one or more [[camera]] tables"]
+        return [(f"{name} camera {i}", t) for i, t in enumerate(tables, start=1)], []
+    if not name.lower().endswith(".csv"):
+        return [], [f"{name}: unknown camera file type, expected a .csv or .toml file"]
+    reader = csv.DictReader(text.splitlines())
+    absent = [f for f in _FIELDS if f not in (reader.fieldnames or [])]
+    if absent:
+        return [], [f"{name}: missing columns {', '.join(absent)} (expected {', '.join(_FIELDS)})"]
+    return [(f"{name} row {i}", row) for i, row in enumerate(reader, start=2)], []
 
 
 def load_cameras(extra: str | Path | None = None) -> dict[str, Camera]:
-    """Load the bundled camera catalogue, optionally extended by a user CSV.
+    """Load the bundled camera catalogue, optionally extended by a user CSV or TOML file.
 
     Parameters
     ----------
     extra : str or pathlib.Path, optional
-        A CSV with the same columns as ``exposure/data/cameras.csv``; its rows override bundled
-        rows with the same key.
+        A ``.csv`` with the same columns as ``exposure/data/cameras.csv``, or a ``.toml`` with one
+        ``[[camera]]`` table per camera holding the same fields (``models`` a list of strings);
+        its entries override bundled ones with the same key.
 
     Returns
     -------
@@ -138,7 +234,14 @@ def load_cameras(extra: str | Path | None = None) -> dict[str, Camera]:
     Raises
     ------
     CameraError
-        Naming the file and row of a malformed entry.
+        Naming the file and row (or ``[[camera]]`` table) of every malformed entry, one problem
+        per line.
+
+    Examples
+    --------
+    >>> cams = load_cameras()
+    >>> len(cams) >= 10, cams["dji_h20_zoom"].focal_max_mm
+    (True, 119.9)
     """
     cameras: dict[str, Camera] = {}
     bundled = resources.files("exposure") / "data" / "cameras.csv"
@@ -148,10 +251,24 @@ def load_cameras(extra: str | Path | None = None) -> dict[str, Camera]:
             sources.append((str(extra), Path(extra).read_text(encoding="utf-8")))
         except OSError as exc:
             raise CameraError(f"{extra}: cannot read camera file ({exc.strerror})") from None
+        except UnicodeDecodeError:
+            raise CameraError(f"{extra}: not a UTF-8 text file") from None
+    problems: list[str] = []
     for name, text in sources:
-        for i, row in enumerate(csv.DictReader(text.splitlines()), start=2):
-            cam = _parse(row, f"{name} row {i}")
+        entries, file_problems = _entries(name, text)
+        problems += file_problems
+        seen: dict[str, str] = {}
+        for where, row in entries:
+            cam, row_problems = _parse(row, where)
+            problems += row_problems
+            if cam is None:
+                continue
+            if cam.key in seen:
+                problems.append(f"{where}: key {cam.key!r} already given in {seen[cam.key]}")
+            seen[cam.key] = where
             cameras[cam.key] = cam
+    if problems:
+        raise CameraError("\n".join(problems))
     return cameras
 
 
@@ -256,3 +373,135 @@ def identify_cameras(
             "; ".join(unknown) + f" not in the catalogue (known: {', '.join(sorted(cameras))})"
         )
     return pd.DataFrame({"flight_id": ids, "camera": keys, "camera_match": how})
+
+
+def per_sample_cameras(
+    samples: pd.DataFrame, camera: Camera | Mapping[str, Camera]
+) -> pd.DataFrame:
+    """Geometry of each sample's camera as columns, for vectorised work.
+
+    Parameters
+    ----------
+    samples : pandas.DataFrame
+        With ``flight_id`` when ``camera`` is a mapping; not modified.
+    camera : Camera or mapping of str to Camera
+        One camera for every sample, or the camera of each flight keyed by ``flight_id``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index of ``samples``; ``camera`` (key), ``pixel_pitch_mm``, ``sensor_width_mm``,
+        ``sensor_height_mm``, ``diagonal_mm``, ``focal_min_mm``, ``focal_max_mm``.
+
+    Raises
+    ------
+    CameraError
+        If a flight has no camera in the mapping.
+
+    Examples
+    --------
+    >>> cams = load_cameras()
+    >>> s = pd.DataFrame({"flight_id": ["a", "b"]})
+    >>> per_sample_cameras(s, {"a": cams["dji_mini2"], "b": cams["skydio_x2"]})["camera"].tolist()
+    ['dji_mini2', 'skydio_x2']
+    """
+    if isinstance(camera, Camera):
+        by_key = {camera.key: camera}
+        keys = pd.Series(camera.key, index=samples.index, dtype=object)
+    else:
+        flights = samples["flight_id"].astype(object)
+        missing = sorted(set(flights.dropna().unique()) - set(camera), key=str)
+        if missing or flights.isna().any():
+            shown = ", ".join(map(str, missing[:5])) or "<missing flight_id>"
+            raise CameraError(f"no camera given for flight(s) {shown} ({len(missing)} in all)")
+        by_key = {c.key: c for c in camera.values()}
+        keys = flights.map({f: c.key for f, c in camera.items()})
+    table = pd.DataFrame(
+        {
+            "camera": list(by_key),
+            "pixel_pitch_mm": [c.pixel_pitch_mm for c in by_key.values()],
+            "sensor_width_mm": [c.sensor_width_mm for c in by_key.values()],
+            "sensor_height_mm": [c.sensor_height_mm for c in by_key.values()],
+            "diagonal_mm": [c.diagonal_mm for c in by_key.values()],
+            "focal_min_mm": [c.focal_min_mm for c in by_key.values()],
+            "focal_max_mm": [c.focal_max_mm for c in by_key.values()],
+        }
+    ).set_index("camera")
+    out = table.reindex(keys.to_numpy()).reset_index()
+    out.index = samples.index
+    return out
+
+
+def _column(samples: pd.DataFrame, name: str) -> NDArray[np.float64]:
+    if name not in samples:
+        return np.full(len(samples), np.nan)
+    return pd.to_numeric(samples[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def focal_lengths(
+    samples: pd.DataFrame,
+    camera: Camera | Mapping[str, Camera],
+    *,
+    worst_case: bool = False,
+) -> NDArray[np.float64]:
+    """Real focal length of each sample's camera, in millimetres.
+
+    In order: the sample's ``focal_length_mm`` (a real focal length); its ``zoom`` as a
+    35-mm-equivalent ratio, ``f = zoom · 24 mm · diagonal / 43.27 mm``; the camera's widest focal
+    length. Clamped to the camera's ``[focal_min_mm, focal_max_mm]``. :func:`focal_sources` says
+    which rule gave each value.
+
+    Parameters
+    ----------
+    samples : pandas.DataFrame
+        Canonical samples (``focal_length_mm``, ``zoom`` where known); not modified.
+    camera : Camera or mapping of str to Camera
+        One camera, or one per ``flight_id``.
+    worst_case : bool
+        Give every sample the camera's longest focal length.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    An H20 zoom camera (7.6 × 5.7 mm, 6.83-119.9 mm): a logged 50 mm, 10× zoom, and nothing:
+
+    >>> cam = load_cameras()["dji_h20_zoom"]
+    >>> s = pd.DataFrame({"focal_length_mm": [50.0, None, None], "zoom": [None, 10.0, None]})
+    >>> focal_lengths(s, cam).round(2).tolist()
+    [50.0, 52.69, 6.83]
+    >>> focal_lengths(s, cam, worst_case=True).tolist()
+    [119.9, 119.9, 119.9]
+    """
+    cams = per_sample_cameras(samples, camera)
+    lo = cams["focal_min_mm"].to_numpy(float)
+    hi = cams["focal_max_mm"].to_numpy(float)
+    if worst_case:
+        return hi.copy()
+    real = _column(samples, "focal_length_mm")
+    zoom = _column(samples, "zoom")
+    from_zoom = zoom * ZOOM_BASE_EQUIVALENT_MM * cams["diagonal_mm"].to_numpy(float)
+    from_zoom /= FULL_FRAME_DIAGONAL_MM
+    focal = np.where(real > 0, real, np.where(zoom > 0, from_zoom, lo))
+    return np.clip(focal, lo, hi)
+
+
+def focal_sources(samples: pd.DataFrame, *, worst_case: bool = False) -> NDArray[np.object_]:
+    """Which rule of :func:`focal_lengths` gave each sample's focal length, in words.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"focal_length_mm": [50.0, None, None], "zoom": [None, 10.0, None]})
+    >>> focal_sources(s).tolist()
+    ['logged focal length', 'logged zoom', 'widest (not logged)']
+    """
+    if worst_case:
+        return np.full(len(samples), "longest (worst case)", dtype=object)
+    real = _column(samples, "focal_length_mm") > 0
+    zoom = _column(samples, "zoom") > 0
+    labels = np.where(
+        real, "logged focal length", np.where(zoom, "logged zoom", "widest (not logged)")
+    )
+    return labels.astype(object)
