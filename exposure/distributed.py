@@ -75,8 +75,11 @@ def cluster_client(scheduler: str | None = None, *, n_workers: int = 2) -> Itera
         finally:
             client.close()
         return
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+    # ":0": any free port for the scheduler's HTTP endpoints, so a second cluster on the machine
+    # (or another program on Dask's default port 8787) does not stop this one from starting.
+    cluster = LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
     client = Client(cluster)
     try:
         yield client

@@ -20,8 +20,11 @@ distances, passes and coverage-grid work (:mod:`exposure.kernel`). Chunks run in
 Dask cluster when a ``client`` is given (:mod:`exposure.distributed`); their results merge the
 same way either way, so the tables do not depend on chunk size or engine.
 
-A site's catalogue floor (``floor_m`` with an ``AGL`` reference) raises the surface it is seen
-at; floors given above mean sea level are ignored without a terrain model (the run says so).
+A facility's catalogue floor (``floor_m`` with an ``AGL`` reference, e.g. a rooftop installation)
+raises the surface it is seen at; floors given above mean sea level are ignored without a terrain
+model (the run says so). The floors and ceilings of airspace zones (rows with a ``restriction``,
+from ED-269/ED-318 files) bound the airspace, not the ground: they matter for violations
+(:mod:`exposure.violations`), and the engine observes the ground beneath them.
 
 Risk score (0-100)::
 
@@ -42,7 +45,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from exposure.cameras import DEFAULT_CAMERA, Camera, identify_cameras, load_cameras
+from exposure.cameras import (
+    DEFAULT_CAMERA,
+    Camera,
+    focal_lengths,
+    identify_cameras,
+    load_cameras,
+)
 from exposure.coverage import cell_size_m
 from exposure.errors import ExposureError
 from exposure.kernel import (
@@ -54,6 +63,7 @@ from exposure.kernel import (
     grid_coverage,
     merge_partials,
 )
+from exposure.pose import camera_pose
 from exposure.tables import (
     attribution_tables,
     coverage_by_flight,
@@ -178,8 +188,8 @@ def _check_inputs(samples, flights, sites, params: EngineParams, chunk_samples: 
         raise ExposureError("assess: " + "; ".join(problems))
 
 
-def _chunks(samples: pd.DataFrame, per_flight: dict[str, Camera], size: int):
-    """Flight ids (codes → ids) and chunks of whole flights sorted by flight and time."""
+def _chunks(samples: pd.DataFrame, per_flight: dict[str, Camera], size: int, mode: str):
+    """Flight ids (codes → ids), chunks of whole flights sorted by flight and time, and notes."""
     codes, flight_ids = pd.factorize(samples["flight_id"], sort=True)
     flight_ids = np.asarray(flight_ids.astype(str), dtype=object)
     t_ns = pd.to_datetime(samples["time"], utc=True).to_numpy(dtype="datetime64[ns]")
@@ -188,8 +198,19 @@ def _chunks(samples: pd.DataFrame, per_flight: dict[str, Camera], size: int):
     codes, t_ns = codes[order], t_ns[order]
     col = {
         c: samples[c].to_numpy(float)[order] if c in samples else np.full(len(order), np.nan)
-        for c in ("lon", "lat", "height_agl_m", "yaw_deg")
+        for c in ("lon", "lat", "height_agl_m")
     }
+    pose = camera_pose(samples)
+    observed = pose.observed & (mode == "auto")
+    focal = focal_lengths(samples.assign(flight_id=samples["flight_id"].astype(str)), per_flight)
+    per_sample = {
+        "cam_yaw_deg": pose.yaw_deg[order],
+        "cam_pitch_deg": pose.pitch_deg[order],
+        "cam_roll_deg": pose.roll_deg[order],
+        "focal_mm": np.asarray(focal, float)[order],
+        "observed": np.asarray(observed, bool)[order],
+    }
+    notes = list(pose.assumptions) if mode == "auto" else []
     cap = samples["capturing"].astype("boolean") if "capturing" in samples else None
     capturing = (
         np.full(len(order), -1, np.int8)
@@ -202,8 +223,8 @@ def _chunks(samples: pd.DataFrame, per_flight: dict[str, Camera], size: int):
         "pitch_mm": np.array([c.pixel_pitch_mm for c in cams]),
         "focal_long_mm": np.array([c.focal_max_mm for c in cams]),
         "focal_wide_mm": np.array([c.focal_min_mm for c in cams]),
-        "hfov_rad": np.array([c.hfov_rad() for c in cams]),
-        "vfov_rad": np.array([c.vfov_rad() for c in cams]),
+        "sensor_w_mm": np.array([c.sensor_width_mm for c in cams]),
+        "sensor_h_mm": np.array([c.sensor_height_mm for c in cams]),
     }
     # Cut at flight boundaries once a chunk holds `size` samples.
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
@@ -225,12 +246,12 @@ def _chunks(samples: pd.DataFrame, per_flight: dict[str, Camera], size: int):
                 lon=col["lon"][sl],
                 lat=col["lat"][sl],
                 height_m=col["height_agl_m"][sl],
-                yaw_deg=col["yaw_deg"][sl],
                 capturing=capturing[sl],
+                **{k: v[sl] for k, v in per_sample.items()},
                 **camera_arrays,
             )
         )
-    return np.asarray(flight_ids, dtype=object), chunks
+    return np.asarray(flight_ids, dtype=object), chunks, notes
 
 
 def _run_local(chunks: Sequence[Chunk], ctx: SiteContext, params: EngineParams) -> list[Partial]:
@@ -250,6 +271,7 @@ def assess(
     pass_gap_s: float = 30.0,
     coverage_max_cells: int = 10_000,
     chunk_samples: int = 1_000_000,
+    mode: str = "auto",
     runner: ChunkRunner | None = None,
 ) -> Assessment:
     """Compute passes and per-site exposure for a fleet's samples against a site catalogue.
@@ -279,6 +301,10 @@ def assess(
         Bound on each site's coverage-grid size.
     chunk_samples : int
         Samples per chunk of whole flights (bounds memory).
+    mode : {"auto", "potential"}
+        ``"auto"`` rates each sample ``observed`` where its log has the camera pose and
+        ``potential`` where it does not; ``"potential"`` rates every sample as the worst case (a
+        camera that could have pointed anywhere, e.g. through a compromised app).
     runner : callable, optional
         Runs the chunks; in process by default. :func:`exposure.distributed.dask_runner` runs
         them on a Dask cluster.
@@ -302,9 +328,13 @@ def assess(
         coverage_max_cells=coverage_max_cells,
     )
     _check_inputs(samples, flights, sites, params, chunk_samples)
+    if mode not in ("auto", "potential"):
+        raise ExposureError(f"assess: mode must be 'auto' or 'potential', got {mode!r}")
     cameras = load_cameras() if cameras is None else cameras
     per_flight, assumptions = _flight_cameras(flights, cameras, camera)
     floor = sites["floor_m"].to_numpy(float) if "floor_m" in sites else np.zeros(len(sites))
+    if "restriction" in sites:
+        floor = np.where(sites["restriction"].notna().to_numpy(), np.nan, floor)
     ref = sites["vertical_ref"].astype("string") if "vertical_ref" in sites else None
     if ref is not None:
         amsl = (ref.str.upper() != "AGL").fillna(True).to_numpy() & np.isfinite(floor)
@@ -315,7 +345,8 @@ def assess(
             )
         floor = np.where(amsl, 0.0, floor)
     ctx = SiteContext.build(np.asarray(sites.geometry.array, dtype=object), floor, max_range_m)
-    flight_ids, chunks = _chunks(samples, per_flight, chunk_samples)
+    flight_ids, chunks, pose_notes = _chunks(samples, per_flight, chunk_samples, mode)
+    assumptions += pose_notes
     merged = merge_partials((runner or _run_local)(chunks, ctx, params))
 
     passes = pass_table(merged.passes, flight_ids, sites["site_id"].to_numpy(), flights)
@@ -346,7 +377,7 @@ def assess(
             "camera": camera,
             **params.__dict__,
             "chunk_samples": chunk_samples,
-            "mode": "potential",
+            "mode": mode,
         },
         assumptions=assumptions,
         counts=counts,
@@ -355,9 +386,14 @@ def assess(
 
 def _assumptions(samples: pd.DataFrame, counts: dict[str, int]) -> list[str]:
     notes = [
-        "potential mode: a site is in view when within reach of the drone, whatever the camera "
-        "pointed at; resolution rated at the camera's longest focal length",
-        "coverage assumes a camera pointing straight down at its widest focal length",
+        "observed mode (camera pose in the log): a site is in view when the camera's footprint "
+        "(border rays to the ground, clipped at the reach) touches it; resolution at the logged "
+        "focal length, or the widest where none is logged",
+        "potential mode (no pose in the log, or asked for): a site is in view when any of it is "
+        "within reach of the drone, whatever the camera pointed at; every cell within reach "
+        "counts as covered; resolution at the camera's longest focal length",
+        f"{counts.get('pairs_observed', 0)} of {counts.get('pairs_in_view', 0)} sample-site "
+        "pairs in view were rated observed",
     ]
     if "height_ref" in samples and (samples["height_ref"] == "takeoff").any():
         notes.append(
@@ -367,9 +403,5 @@ def _assumptions(samples: pd.DataFrame, counts: dict[str, int]) -> list[str]:
     if counts.get("samples_without_height"):
         notes.append(
             f"{counts['samples_without_height']} samples have no height and were not assessed"
-        )
-    if "yaw_deg" in samples and samples["yaw_deg"].isna().any():
-        notes.append(
-            f"{int(samples['yaw_deg'].isna().sum())} samples have no heading: footprints north-up"
         )
     return notes

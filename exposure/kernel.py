@@ -15,9 +15,9 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from exposure.coverage import coverage_fractions, nadir_best_gsd, site_grid
+from exposure.coverage import coverage_fractions, footprint_best_gsd, site_grid
 from exposure.crs import local_epsg, to_local
-from exposure.footprint import nadir_half_sizes
+from exposure.footprint import footprint_rings, reach_rings, ring_polygons
 from exposure.prefilter import ReachIndex, candidate_pairs, reach_boxes
 from exposure.quality import gsd_m, horizon_m, niirs, range_for_niirs_m, weighted_gsd_m
 
@@ -35,6 +35,8 @@ __all__ = [
 
 #: Viewing directions are counted in 12 sectors of 30° around each site.
 SECTORS = 12
+#: Vertices of every footprint ring (border rays of the image, or the reach circle).
+_RING_VERTICES = 32
 
 
 @dataclass(frozen=True)
@@ -99,10 +101,12 @@ class SiteContext:
 class Chunk:
     """Whole flights' samples as plain arrays, sorted by flight then time.
 
-    ``flight`` holds integer flight codes; the camera arrays are indexed by flight code and hold
-    each flight's camera geometry (pixel pitch, longest and widest focal length, fields of view
-    at the widest focal length), so per-sample camera figures are looked up only for the few
-    samples that pass the prefilter.
+    ``flight`` holds integer flight codes; the camera arrays ``pitch_mm`` ... ``sensor_h_mm``
+    are indexed by flight code and hold each flight's camera geometry (pixel pitch, longest and
+    widest focal length, sensor size), so per-sample camera figures are looked up only for the
+    few samples that pass the prefilter. Per sample: the camera pose (``cam_*``, see
+    :mod:`exposure.pose`), the focal length it used (``focal_mm``) and whether the pose came
+    from the log (``observed``; False rates the sample in potential mode).
     """
 
     flight: NDArray[np.int64]
@@ -110,13 +114,17 @@ class Chunk:
     lon: NDArray[np.float64]
     lat: NDArray[np.float64]
     height_m: NDArray[np.float64]
-    yaw_deg: NDArray[np.float64]
     capturing: NDArray[np.int8]  # 1 recording, 0 not, -1 unknown
+    cam_yaw_deg: NDArray[np.float64]
+    cam_pitch_deg: NDArray[np.float64]
+    cam_roll_deg: NDArray[np.float64]
+    focal_mm: NDArray[np.float64]
+    observed: NDArray[np.bool_]
     pitch_mm: NDArray[np.float64]
     focal_long_mm: NDArray[np.float64]
     focal_wide_mm: NDArray[np.float64]
-    hfov_rad: NDArray[np.float64]
-    vfov_rad: NDArray[np.float64]
+    sensor_w_mm: NDArray[np.float64]
+    sensor_h_mm: NDArray[np.float64]
 
     def __len__(self) -> int:
         return len(self.flight)
@@ -194,32 +202,98 @@ def assess_chunk(chunk: Chunk, sites: SiteContext, params: EngineParams) -> Part
     for code in np.unique(sites.epsg[si]):
         sel = sites.epsg[si] == code
         px[sel], py[sel] = to_local(chunk.lon[pi[sel]], chunk.lat[pi[sel]], code)
-    d_h = shapely.distance(shapely.points(px, py), sites.local_geom[si]) if len(pi) else px
+    site_geom = sites.local_geom[si]
+    d_h = shapely.distance(shapely.points(px, py), site_geom) if len(pi) else px
     # The site's surface may sit above the ground (a catalogue floor): measure to it.
     dz = h[pi] - sites.floor_m[si]
+    keep = np.hypot(d_h, dz) <= reach_pi
+    pi, si, px, py, d_h, dz, reach_pi, site_geom = (
+        a[keep] for a in (pi, si, px, py, d_h, dz, reach_pi, site_geom)
+    )
+    rings = _rings(chunk, pi, px, py, dz, reach_pi)
+    observed = chunk.observed[pi]
+    # Observed: the site is in view when the camera's footprint touches it, and the nearest
+    # imaged part of it sets the range. Potential: any part within reach is in view.
+    if observed.any():
+        seen = np.asarray(ring_polygons(rings[observed]), dtype=object)
+        touch = shapely.intersects(seen, site_geom[observed])
+        near = np.full(int(observed.sum()), np.inf)
+        near[touch] = shapely.distance(
+            shapely.points(px[observed][touch], py[observed][touch]),
+            shapely.intersection(seen[touch], site_geom[observed][touch]),
+        )
+        d_h = d_h.copy()
+        d_h[observed] = near
+    keep = np.isfinite(d_h)
+    pi, si, px, py, d_h, dz, rings, observed = (
+        a[keep] for a in (pi, si, px, py, d_h, dz, rings, observed)
+    )
     slant = np.hypot(d_h, dz)
-    keep = slant <= reach_pi
-    pi, si, px, py, d_h, dz, slant = (a[keep] for a in (pi, si, px, py, d_h, dz, slant))
     fpi = chunk.flight[pi]
-    gsd = gsd_m(slant, chunk.pitch_mm[fpi], chunk.focal_long_mm[fpi])
+    focal = np.where(observed, chunk.focal_mm[pi], chunk.focal_long_mm[fpi])
+    gsd = gsd_m(slant, chunk.pitch_mm[fpi], focal)
     level = niirs(weighted_gsd_m(gsd, np.arctan2(dz, d_h)))
     azimuth = np.degrees(np.arctan2(px - sites.centroid_xy[si, 0], py - sites.centroid_xy[si, 1]))
     sector = (np.floor(np.mod(azimuth, 360.0) / (360.0 / SECTORS)).astype(np.int64)) % SECTORS
     counts["pairs_in_view"] = len(pi)
+    counts["pairs_observed"] = int(observed.sum())
 
-    passes = _passes(chunk, pi, si, seconds, slant, gsd, level, sector, params.pass_gap_s)
-    grids, flight_cells = _grids(chunk, pi, si, px, py, d_h, h, sites, params.coverage_max_cells)
+    passes = _passes(chunk, pi, si, seconds, slant, gsd, level, sector, observed, params.pass_gap_s)
+    grids, flight_cells = _grids(
+        chunk, pi, si, px, py, h, dz, rings, focal, sites, params.coverage_max_cells
+    )
     return Partial(passes, grids, flight_cells, counts)
 
 
-def _passes(chunk, pi, si, seconds, slant, gsd, level, sector, gap_s) -> pd.DataFrame:
-    order = np.lexsort((chunk.time_ns[pi], chunk.flight[pi], si))
-    pi, si = pi[order], si[order]
+def _rings(chunk: Chunk, pi, px, py, dz, reach):
+    """Return footprint rings of candidate pairs in their site's frame.
+
+    The camera's view of the ground where the pose is observed, the ground within reach where
+    it is not.
+    """
+    rings = np.full((len(pi), _RING_VERTICES, 2), np.nan)
+    obs = chunk.observed[pi]
+    if obs.any():
+        k, f = pi[obs], chunk.flight[pi[obs]]
+        focal = chunk.focal_mm[k]
+        rings[obs] = footprint_rings(
+            x=px[obs],
+            y=py[obs],
+            height_m=dz[obs],
+            yaw_deg=chunk.cam_yaw_deg[k],
+            pitch_deg=chunk.cam_pitch_deg[k],
+            roll_deg=chunk.cam_roll_deg[k],
+            hfov_rad=2 * np.arctan(chunk.sensor_w_mm[f] / (2 * focal)),
+            vfov_rad=2 * np.arctan(chunk.sensor_h_mm[f] / (2 * focal)),
+            reach_m=reach[obs],
+            n_per_edge=_RING_VERTICES // 4,
+        )
+    if (~obs).any():
+        rings[~obs] = reach_rings(
+            x=px[~obs],
+            y=py[~obs],
+            height_m=dz[~obs],
+            reach_m=reach[~obs],
+            n_vertices=_RING_VERTICES,
+        )
+    return rings
+
+
+def _passes(chunk, pi, si, seconds, slant, gsd, level, sector, observed, gap_s) -> pd.DataFrame:
+    # A pass is one flight, one site, one mode: a stretch rated observed never merges with one
+    # rated potential.
+    order = np.lexsort((chunk.time_ns[pi], chunk.flight[pi], observed, si))
+    pi, si, obs = pi[order], si[order], observed[order]
     t = chunk.time_ns[pi]
     f = chunk.flight[pi]
     new = np.ones(len(pi), bool)
     if len(pi):
-        new[1:] = (si[1:] != si[:-1]) | (f[1:] != f[:-1]) | (np.diff(t) > gap_s * 1e9)
+        new[1:] = (
+            (si[1:] != si[:-1])
+            | (f[1:] != f[:-1])
+            | (obs[1:] != obs[:-1])
+            | (np.diff(t) > gap_s * 1e9)
+        )
     pass_no = np.cumsum(new) - 1
     cap = chunk.capturing[pi]
     frame = pd.DataFrame(
@@ -235,6 +309,7 @@ def _passes(chunk, pi, si, seconds, slant, gsd, level, sector, gap_s) -> pd.Data
             "cap_true": cap == 1,
             "cap_known": cap >= 0,
             "sector_bit": np.left_shift(1, sector[order]).astype(np.int64),
+            "observed": obs,
         }
     )
     g = frame.groupby("pass_no", sort=True)
@@ -250,34 +325,34 @@ def _passes(chunk, pi, si, seconds, slant, gsd, level, sector, gap_s) -> pd.Data
         n_samples=("t", "size"),
         cap_any=("cap_true", "max"),
         cap_known=("cap_known", "max"),
+        observed=("observed", "first"),
     )
     out["sectors"] = g["sector_bit"].agg(np.bitwise_or.reduce)
     return out.reset_index(drop=True)
 
 
-def _grids(chunk, pi, si, px, py, d_h, h, sites, max_cells):
-    """Best weighted GSD per grid cell of every site a footprint touched, per site and flight."""
-    k = pi
-    fk = chunk.flight[k]
-    a, b = nadir_half_sizes(h[k], chunk.hfov_rad[fk], chunk.vfov_rad[fk])
-    # A footprint can reach the site only if the site lies within its half-diagonal.
-    touching = d_h <= np.hypot(a, b)
+def _grids(chunk, pi, si, px, py, h, dz, rings, focal, sites, max_cells):
+    """Best weighted GSD per grid cell of every site in view, per site and flight.
+
+    Each in-view sample covers the cells inside its ring (the camera footprint when observed,
+    the ground within reach when potential), rated from the drone's position and height.
+    """
+    fk = chunk.flight[pi]
     grids, flight_cells = {}, {}
-    for site in np.unique(si[touching]):
+    for site in np.unique(si):
         grid = site_grid(sites.local_geom[site], max_cells=max_cells)
         site_best = np.full(grid.n_cells, np.inf)
-        for flight in np.unique(fk[touching & (si == site)]):
-            sel = np.flatnonzero(touching & (si == site) & (fk == flight))
-            best = nadir_best_gsd(
+        at_site = si == site
+        for flight in np.unique(fk[at_site]):
+            sel = np.flatnonzero(at_site & (fk == flight))
+            best = footprint_best_gsd(
                 grid,
+                rings=rings[sel],
                 x=px[sel],
                 y=py[sel],
-                height_m=h[k[sel]] - sites.floor_m[site],
-                yaw_deg=chunk.yaw_deg[k[sel]],
-                half_across=a[sel],
-                half_along=b[sel],
+                height_m=dz[sel],
                 pixel_pitch_mm=chunk.pitch_mm[fk[sel]],
-                focal_mm=chunk.focal_wide_mm[fk[sel]],
+                focal_mm=focal[sel],
             )
             seen = np.flatnonzero(np.isfinite(best))
             if len(seen):
@@ -320,6 +395,7 @@ def _empty_passes() -> pd.DataFrame:
         "cap_any": "bool",
         "cap_known": "bool",
         "sectors": "int64",
+        "observed": "bool",
     }
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in cols.items()})
 

@@ -66,7 +66,7 @@ def pass_table(
             "min_slant_range_m": raw["min_slant_range_m"].to_numpy(),
             "best_gsd_m": raw["best_gsd_m"].to_numpy(),
             "best_niirs": raw["best_niirs"].to_numpy(),
-            "mode": "potential",
+            "mode": np.where(raw["observed"].to_numpy(bool), "observed", "potential"),
             "n_samples": raw["n_samples"].to_numpy(),
             "capturing": pd.array(
                 [
@@ -132,7 +132,8 @@ def site_table(
     base["first_seen"] = pd.to_datetime(base["first_seen"], utc=True)
     base["last_seen"] = pd.to_datetime(base["last_seen"], utc=True)
     base["best_niirs_meaning"] = [niirs_meaning(v) for v in base["best_niirs"]]
-    base["mode"] = pd.array(np.where(base["flights"] > 0, "potential", None), dtype="string")
+    modes = p.groupby("site_id")["mode"].agg(lambda m: "+".join(sorted(set(m))))
+    base["mode"] = pd.array(base["site_id"].map(modes), dtype="string")
     base["risk_score"], base["risk_explanation"] = risk(
         base["sensitivity"].to_numpy(),
         base["best_niirs"].to_numpy(),
