@@ -6,10 +6,18 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from maps.style import NO_SCORE_COLOUR, RISK_BINS, RISK_COLOURS, risk_labels
+from maps.style import (
+    LEAK_COLOURS,
+    LEAK_LABELS,
+    NO_SCORE_COLOUR,
+    RISK_BINS,
+    RISK_COLOURS,
+    UNKNOWN_VENDOR,
+    risk_labels,
+)
 from maps.text import text
 
-__all__ = ["risk_legend_html", "vendor_legend_html"]
+__all__ = ["leak_legend_html", "risk_legend_html", "vendor_legend_html"]
 
 
 def _count(n: int, noun: str) -> str:
@@ -91,4 +99,43 @@ def vendor_legend_html(colours: Mapping[str, str], counts: Mapping[str, int], *,
     return (
         f'<div class="exposure-legend"><div class="exposure-panel-title">{text(title)} by vendor'
         f"</div>{rows}</div>"
+    )
+
+
+def leak_legend_html(classes: Sequence[int] | np.ndarray, *, title: str) -> str:
+    """Legend of track colours by leak class, with the number of flights in each.
+
+    Parameters
+    ----------
+    classes : sequence of int
+        Leak class of every drawn flight (-1 when unknown).
+    title : str
+        Heading, usually the layer name; escaped here.
+
+    Returns
+    -------
+    str
+        HTML.
+
+    Examples
+    --------
+    >>> html = leak_legend_html([2, 2, -1], title="Tracks")
+    >>> "2 flights" in html, "no estimate" in html
+    (True, True)
+    """
+    counts = np.bincount(np.asarray(classes, dtype="int64") + 1, minlength=len(LEAK_COLOURS) + 1)
+    entries = [
+        (colour, label, int(counts[k + 1]))
+        for k, (colour, label) in reversed(list(enumerate(zip(LEAK_COLOURS, LEAK_LABELS,
+                                                              strict=True))))
+    ]
+    entries.append((UNKNOWN_VENDOR[1], "no estimate", int(counts[0])))
+    rows = "".join(
+        f'<div class="exposure-row"><span class="exposure-line" style="border-color:{colour}">'
+        f"</span>{text(label)}{_count(n, 'flight')}</div>"
+        for colour, label, n in entries
+    )
+    return (
+        f'<div class="exposure-legend"><div class="exposure-panel-title">{text(title)}: chance '
+        f"the flight's data leaked</div>{rows}</div>"
     )

@@ -62,6 +62,10 @@ body > .exposure-panel {{ display: none; }}
 .exposure-tooltip td {{ white-space: normal; min-width: 10rem; max-width: 22rem; }}
 .exposure-tooltip tr:first-child td {{ font-weight: 600; }}
 .exposure-nowrap {{ white-space: nowrap; }}
+@media (max-height: 900px) {{
+    .exposure-legend .exposure-note {{ display: none; }}
+    .exposure-panel {{ padding: 5px 8px; }}
+}}
 </style>"""
 
 # The banner turns the page into a column: banner, map, banner. Folium sizes the map to 100 % of
@@ -230,3 +234,15 @@ def add_provenance(
     """
     add_page_style(m)
     m.add_child(HtmlControl(provenance_html(provenance, network=network), position="bottomright"))
+    # On a short page (a map embedded in a briefing) the open box would cover the map.
+    m.get_root().html.add_child(Element(_FOLD_SCRIPT), name="exposure_fold_script")
+
+
+_FOLD_SCRIPT = """<script>
+document.addEventListener("DOMContentLoaded", function () {
+    if (window.innerHeight >= 760) { return; }
+    document.querySelectorAll("details.exposure-provenance").forEach(function (d) {
+        d.open = false;
+    });
+});
+</script>"""

@@ -1,4 +1,4 @@
-"""The whole risk map in one call: sites, tracks, legends, banner and provenance."""
+"""The whole risk map in one call: every layer there is a table for, controls and panels."""
 
 from __future__ import annotations
 
@@ -11,10 +11,22 @@ import pandas as pd
 from branca.element import Element
 
 from maps.assets import inline_leaflet
+from maps.coverage import aggregate_coverage
+from maps.draw import add_draw_tool
 from maps.layers import add_sites, add_tracks
+from maps.overlays import (
+    add_coverage,
+    add_footprints,
+    add_passes,
+    add_receivers,
+    add_violations,
+    add_zones,
+)
 from maps.panels import add_banner, add_provenance
 from maps.style import RISK_BINS
 from maps.tables import SITE_COLUMNS, TRACK_COLUMNS, bounds, checked
+from maps.timeslider import TimeIndex, add_time_slider
+from maps.tracks import simplify_tracks
 
 __all__ = ["network_use", "risk_map"]
 
@@ -68,24 +80,61 @@ def risk_map(
     site_exposure: gpd.GeoDataFrame,
     *,
     flights: gpd.GeoDataFrame | None = None,
+    points: pd.DataFrame | None = None,
+    passes: pd.DataFrame | None = None,
+    coverage: gpd.GeoDataFrame | None = None,
+    footprints: gpd.GeoDataFrame | None = None,
+    zones: gpd.GeoDataFrame | None = None,
+    violations: gpd.GeoDataFrame | None = None,
+    receivers: gpd.GeoDataFrame | None = None,
+    site_leaks: pd.DataFrame | None = None,
+    color_tracks_by: str = "vendor",
     m: folium.Map | None = None,
     title: str | None = None,
     provenance: Mapping[str, object] | None = None,
     tiles: str | folium.TileLayer | None = None,
     bins: Sequence[float] = RISK_BINS,
+    time_slider: bool = True,
+    draw_tool: bool = True,
 ) -> folium.Map:
-    """Build the interactive site-exposure map.
+    """Build the interactive site-exposure map from whichever result tables there are.
 
-    Sites are filled by risk class (see :mod:`maps.style`), tracks coloured by vendor; both have
-    tooltips, legends and an entry in an always-open layer control. The map fits the data and
-    says in its lower right corner whether it is offline-safe.
+    Layers, bottom to top, each in an always-open layer control: radio receivers, no-fly
+    zones, sites filled by risk class (see :mod:`maps.style`), the coverage grid, camera
+    footprints (hidden at first), flight tracks, passes and violations. Sites, tracks and the
+    coverage grid have legends; every feature has a tooltip. A time window filters tracks,
+    passes, footprints and violations; a drawing tool exports proposed zones as GeoJSON. The
+    map fits what was exposed and flown and says in its lower right corner whether it is
+    offline-safe, with the provenance and what was simplified to keep the page light.
 
     Parameters
     ----------
     site_exposure : geopandas.GeoDataFrame
-        The per-site table of :mod:`exposure.results`. Not modified.
+        The per-site table of :mod:`exposure.results`. Not modified (nor is any other table).
     flights : geopandas.GeoDataFrame, optional
-        The flights table, one track per flight. Not modified.
+        The flights table, one track per flight, or its thinned form from
+        :func:`maps.tracks.simplify_tracks` (then drawn as given).
+    points : pandas.DataFrame, optional
+        Timed track points (samples or ``tracks.parquet``): tracks and passes become timed.
+    passes : pandas.DataFrame, optional
+        The passes table: site tooltips name the drones and vendors, and with timed tracks each
+        pass is drawn as the stretch flown while its site was in view.
+    coverage : geopandas.GeoDataFrame, optional
+        Coverage grid cells (``site_id``, ``best_niirs``), or their aggregate from
+        :func:`maps.coverage.aggregate_coverage`.
+    footprints : geopandas.GeoDataFrame, optional
+        Camera footprints (``flight_id``, ``site_id``, ``time``); with ``passes``, only those of
+        the passes.
+    zones : geopandas.GeoDataFrame, optional
+        No-fly zones, existing and proposed (see :func:`maps.overlays.add_zones`).
+    violations : geopandas.GeoDataFrame, optional
+        Zone violation episodes.
+    receivers : geopandas.GeoDataFrame, optional
+        Assumed radio receivers (points with ``name``, ``range_m``).
+    site_leaks : pandas.DataFrame, optional
+        Per-site leak results, shown in the site tooltips.
+    color_tracks_by : {"vendor", "leak"}
+        Track colours; ``"leak"`` needs a ``p_any_leaked`` column in ``flights``.
     m : folium.Map, optional
         Map to draw on. By default a new map without basemap that carries Leaflet inline
         (see :func:`maps.assets.inline_leaflet`); a given map keeps its own assets.
@@ -99,6 +148,10 @@ def risk_map(
         any folium tiles name or layer) makes the page load tiles from the network.
     bins : sequence of float
         Risk class breaks.
+    time_slider : bool
+        Add the time window when some layer is timed.
+    draw_tool : bool
+        Add the zone-drawing tool.
 
     Returns
     -------
@@ -121,26 +174,72 @@ def risk_map(
     (True, True)
     """
     sites = checked(site_exposure, SITE_COLUMNS, what="site_exposure")
-    tracks = None if flights is None else checked(flights, TRACK_COLUMNS, what="flights")
+    notes: list[str] = []
+    tracks = None
+    if flights is not None:
+        checked(flights, TRACK_COLUMNS, what="flights")
+        tracks = flights
+        if "vertex_times" not in flights.columns:
+            tracks, how = simplify_tracks(flights, points=points)
+            notes.append(how.describe())
+    shapes = None
+    if coverage is not None:
+        shapes = coverage
+        if "niirs_class" not in coverage.columns:
+            shapes, words = aggregate_coverage(coverage)
+            notes.append(words)
     if m is None:
         m = inline_leaflet(folium.Map(tiles=None, control_scale=True))
     if tiles is not None:
         layer = tiles if isinstance(tiles, folium.TileLayer) else folium.TileLayer(tiles)
         layer.add_to(m)
-    add_sites(sites, m=m, bins=bins)
+    if receivers is not None:
+        add_receivers(receivers, m=m)
+    if zones is not None:
+        add_zones(zones, m=m)
+    add_sites(sites, m=m, bins=bins, passes=passes, flights=flights, leaks=site_leaks)
+    if shapes is not None:
+        add_coverage(shapes, m=m)
+    if footprints is not None:
+        add_footprints(footprints, m=m, passes=passes)
     if tracks is not None:
-        add_tracks(tracks, m=m)
+        add_tracks(tracks, m=m, color_by=color_tracks_by)
+        timed = any(t is not None for t in tracks["vertex_times"])
+        if passes is not None and timed:
+            names = dict(zip(sites["site_id"].astype("string"), sites["name"], strict=True))
+            add_passes(passes, m=m, tracks=tracks, site_names=names)
+    if violations is not None:
+        add_violations(violations, m=m)
     folium.LayerControl(collapsed=False).add_to(m)
+    if time_slider and any(
+        isinstance(e, TimeIndex) for e in _walk(m)
+    ):
+        add_time_slider(m)
+    if draw_tool:
+        add_draw_tool(m, position="topright")
     if title is not None:
         add_banner(m, title)
-    add_provenance(m, provenance, network=network_use(m))
+    shown = dict(provenance or {})
+    if notes:
+        shown["simplified for the page"] = [*_as_list(shown.get("simplified for the page")),
+                                            *notes]  # fmt: skip
+    add_provenance(m, shown, network=network_use(m))
     # Frame what was exposed and flown; a national catalogue would otherwise zoom out to the
     # whole country and hide every pass. Without exposure or flights, frame all sites.
     exposed = sites[pd.to_numeric(sites["flights"], errors="coerce").fillna(0).to_numpy() > 0]
-    framed = [f for f in (exposed, tracks) if f is not None and len(f)]
+    drawn = None if tracks is None else checked(tracks, ["flight_id"], what="flights")
+    framed = [f for f in (exposed, drawn) if f is not None and len(f)]
     box = bounds(*(framed or [sites]))
     if box is not None:
         minx, miny, maxx, maxy = box
         # A single point or a tiny site would otherwise zoom in past any useful scale.
         m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(30, 30), max_zoom=16)
     return m
+
+
+def _as_list(value: object) -> list[object]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value]

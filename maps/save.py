@@ -14,7 +14,7 @@ from branca.element import Element
 from maps.assets import offline_problems
 from maps.errors import MapError, OfflineError
 
-__all__ = ["render_html", "save_html"]
+__all__ = ["render_html", "save_html", "write_atomic"]
 
 
 def _elements(root: Element) -> list[Element]:
@@ -123,12 +123,49 @@ def save_html(m: folium.Map, path: str | os.PathLike[str], *, offline: bool = Tr
     ...     sorted(p.name for p in Path(d).iterdir())
     ['map.html']
     """
+    target = _target(path)
+    return write_atomic(render_html(m, offline=offline).encode("utf-8"), target)
+
+
+def _target(path: str | os.PathLike[str]) -> Path:
     target = Path(path)
     if not target.parent.is_dir():
-        raise MapError(f"cannot save map to {target}: directory {target.parent} does not exist")
+        raise MapError(f"cannot write {target}: directory {target.parent} does not exist")
     if target.is_dir():
-        raise MapError(f"cannot save map to {target}: it is a directory")
-    data = render_html(m, offline=offline).encode("utf-8")
+        raise MapError(f"cannot write {target}: it is a directory")
+    return target
+
+
+def write_atomic(data: bytes, path: str | os.PathLike[str]) -> Path:
+    """Write bytes to a file atomically: a temporary file beside it, then one rename.
+
+    Parameters
+    ----------
+    data : bytes
+        The content.
+    path : str or os.PathLike
+        Target file; its directory must exist.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    MapError
+        If the target directory does not exist or ``path`` is a directory.
+    OSError
+        If writing fails; the temporary file is removed and an existing file is untouched.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     write_atomic(b"x", Path(d) / "a.txt").read_bytes()
+    b'x'
+    """
+    target = _target(path)
     while True:
         tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
         try:

@@ -25,6 +25,9 @@ from maps.errors import MapError
 from maps.text import is_missing
 
 __all__ = [
+    "LEAK_BINS",
+    "LEAK_COLOURS",
+    "LEAK_LABELS",
     "NO_SCORE_COLOUR",
     "RISK_BINS",
     "RISK_COLOURS",
@@ -57,6 +60,15 @@ VENDOR_PALETTE: tuple[str, ...] = (
     "#c51b7d",  # magenta
     "#5e3c99",  # indigo
 )
+
+#: Lower breaks of the leak classes of a flight (chance its data left operator control).
+LEAK_BINS: tuple[float, ...] = (0.1, 0.5)
+
+#: Leak class colours, lowest first (ColorBrewer RdYlGn, 3 classes, reversed).
+LEAK_COLOURS: tuple[str, ...] = ("#1a9850", "#f4a11d", "#d73027")
+
+#: Leak class labels, lowest first.
+LEAK_LABELS: tuple[str, ...] = ("below 10 %", "10 – 50 %", "50 % or more")
 
 #: Label and colour of a track whose vendor is missing.
 UNKNOWN_VENDOR = ("unknown", "#8c8c8c")

@@ -168,7 +168,12 @@ def _period(starts: pd.Series, ends: pd.Series) -> list[str]:
     return [one(a, b) for a, b in zip(iso_times(starts), iso_times(ends), strict=True)]
 
 
-def site_display(sites: gpd.GeoDataFrame, *, bins: Sequence[float] = RISK_BINS) -> gpd.GeoDataFrame:
+def site_display(
+    sites: gpd.GeoDataFrame,
+    *,
+    bins: Sequence[float] = RISK_BINS,
+    extra: pd.DataFrame | None = None,
+) -> gpd.GeoDataFrame:
     """Display text for each site, plus its risk class; rows sorted so the riskiest draw last.
 
     Parameters
@@ -177,6 +182,9 @@ def site_display(sites: gpd.GeoDataFrame, *, bins: Sequence[float] = RISK_BINS) 
         Output of :func:`checked` with :data:`SITE_COLUMNS`.
     bins : sequence of float
         Risk class breaks, see :mod:`maps.style`.
+    extra : pandas.DataFrame, optional
+        Further escaped display columns, one row per site in table order (see
+        :func:`maps.siteinfo.site_extras`).
 
     Returns
     -------
@@ -234,6 +242,8 @@ def site_display(sites: gpd.GeoDataFrame, *, bins: Sequence[float] = RISK_BINS) 
             "risk_class": classes.astype("int64"),
         }
     )
+    if extra is not None:
+        out = pd.concat([out, extra.reset_index(drop=True)], axis=1)
     # Riskier sites last, so their outlines are drawn over neighbours; ties keep table order.
     order = np.argsort(np.where(np.isnan(risk), -np.inf, risk), kind="stable")
     geometry = sites.geometry.reset_index(drop=True)
