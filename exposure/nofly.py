@@ -30,7 +30,7 @@ from exposure.cameras import Camera
 from exposure.errors import ExposureError
 from exposure.quality import horizon_m
 
-__all__ = ["POLICY_NIIRS", "buffer_table", "observation_distance_m", "plan_zones"]
+__all__ = ["POLICY_NIIRS", "buffer_table", "observation_distance_m", "plan_zones", "whatif_zones"]
 
 #: Default NIIRS a zone must deny, per site category: the level at which what matters there
 #: becomes interpretable (equipment types at nuclear plants and military sites; site layout
@@ -264,3 +264,59 @@ def plan_zones(
         geometry=grown,
         crs="EPSG:4326",
     )
+
+
+def whatif_zones(
+    samples: pd.DataFrame,
+    flights: pd.DataFrame,
+    sites: gpd.GeoDataFrame,
+    zone_sets: dict[str, gpd.GeoDataFrame],
+    **assess_options: object,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Assess again without the samples flown inside zones: what the zones would have prevented.
+
+    Samples inside a zone's volume while it is in force (:func:`exposure.violations.inside_zones`)
+    are removed, as if operators had complied, and the exposure is assessed again.
+
+    Parameters
+    ----------
+    samples, flights, sites : frames
+        As for :func:`exposure.engine.assess`; not modified.
+    zone_sets : dict of str to geopandas.GeoDataFrame
+        Named zone tables (canonical sites tables), e.g. ``{"legal_300m": ..., "proposed": ...}``.
+    **assess_options
+        Passed to :func:`exposure.engine.assess`.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per site: the base ``seconds_in_view``, ``coverage_fraction``,
+        ``coverage_fraction_niirs5``, ``best_niirs``, and for each zone set the same after
+        compliance plus ``<set>_prevented_share`` (share of the base NIIRS-5 coverage, else of the
+        time in view, that the zones remove) and ``<set>_samples_removed``.
+    notes : list of str
+        What was assumed.
+    """
+    from exposure.engine import assess
+    from exposure.violations import inside_zones
+
+    cols = ["seconds_in_view", "coverage_fraction", "coverage_fraction_niirs5", "best_niirs"]
+    base = assess(samples, flights, sites, **assess_options).site_exposure
+    table = base[["site_id", "name", "category", "sensitivity", *cols]].set_index("site_id")
+    notes: list[str] = []
+    s = samples.reset_index(drop=True)
+    for name, zones in zone_sets.items():
+        inside, _, _, zone_notes = inside_zones(s, zones)
+        notes += [f"{name}: {n}" for n in zone_notes]
+        kept = s.drop(index=np.unique(inside))
+        after = assess(kept, flights, sites, **assess_options).site_exposure.set_index("site_id")
+        for col in cols:
+            table[f"{name}_{col}"] = after[col].reindex(table.index)
+        b5, a5 = table["coverage_fraction_niirs5"], table[f"{name}_coverage_fraction_niirs5"]
+        bt, at = table["seconds_in_view"], table[f"{name}_seconds_in_view"]
+        share = np.where(
+            b5 > 0, 1 - a5 / b5.where(b5 > 0), np.where(bt > 0, 1 - at / bt.where(bt > 0), 0.0)
+        )
+        table[f"{name}_prevented_share"] = np.clip(share, 0.0, 1.0)
+        table[f"{name}_samples_removed"] = len(np.unique(inside))
+    return table.reset_index(), notes
