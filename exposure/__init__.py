@@ -9,11 +9,23 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from exposure.cameras import Camera, camera_for_model, load_cameras
+from exposure.cameras import Camera, camera_for_model, focal_lengths, load_cameras
 from exposure.engine import Assessment, assess, risk_score
 from exposure.errors import CameraError, ExposureError
-from exposure.footprint import nadir_footprints
+from exposure.footprint import footprint_rings, footprints, nadir_footprints
+from exposure.leaks import LeakResult, compare_what_ifs, sensitivity_sweep, simulate_leaks
+from exposure.pose import CameraPose, Mount, camera_pose, observation_mode
 from exposure.quality import gsd_m, niirs, niirs_giqe5, niirs_meaning
+from exposure.replacement import plan_replacement
+from exposure.scenario import Scenario, WhatIf, load_scenario, load_what_if
+from exposure.terrain import (
+    Dem,
+    TerrainError,
+    heights_above_ground,
+    local_dem,
+    read_dem,
+    visible,
+)
 
 try:
     __version__ = version("exposure")
@@ -24,14 +36,36 @@ __all__ = [
     "Assessment",
     "Camera",
     "CameraError",
+    "CameraPose",
+    "Dem",
     "ExposureError",
+    "LeakResult",
+    "Mount",
+    "Scenario",
+    "TerrainError",
+    "WhatIf",
     "assess",
     "camera_for_model",
+    "camera_pose",
+    "compare_what_ifs",
+    "focal_lengths",
+    "footprint_rings",
+    "footprints",
     "gsd_m",
+    "heights_above_ground",
     "load_cameras",
+    "load_scenario",
+    "load_what_if",
+    "local_dem",
     "nadir_footprints",
     "niirs",
     "niirs_giqe5",
     "niirs_meaning",
+    "observation_mode",
+    "plan_replacement",
+    "read_dem",
     "risk_score",
+    "sensitivity_sweep",
+    "simulate_leaks",
+    "visible",
 ]

@@ -1,23 +1,137 @@
 """Writing result directories so that a failed or killed run never leaves a half-written file.
 
-Every output of a run is first written into a hidden staging directory inside the output
-directory; only when all of them are complete are they moved into place, each with an atomic
-``os.replace``. A run that fails before that point leaves the previous outputs untouched.
+Every output of a run is first written into a hidden staging directory (``.staging-*``) inside
+the output directory. When all of them are complete they are flushed to disk, a commit list
+naming them is written (atomically), and only then are they moved into place, each with an
+atomic ``os.replace``. So:
+
+- a run that fails, or is killed, before the commit list exists leaves the previous outputs
+  untouched; its staging directory is removed by the next run into the same directory;
+- a run killed while moving (a few milliseconds) leaves some new and some previous files, every
+  one of them complete; the next run into the directory, or :func:`recover_staged`, finishes
+  the moves from the commit list first, so the directory then holds the new outputs only.
+
+A staging directory that a live run is still writing is locked (``flock``) and left alone.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import geopandas as gpd
 import pandas as pd
 
-__all__ = ["staged_outputs", "write_table"]
+try:  # POSIX: a lock held by a process is released by the kernel when it dies, even by SIGKILL
+    import fcntl
+except ImportError:  # pragma: no cover - Windows has no flock
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "GPKG_LAST_CHANGE",
+    "fix_gpkg_time",
+    "recover_staged",
+    "staged_outputs",
+    "write_table",
+]
+
+_PREFIX = ".staging-"
+_LOCK = ".lock"
+_COMMIT = ".commit"
+#: A staging directory without its lock file is left alone for this long (s): it may belong
+#: to a run that has just created it.
+_YOUNG_S = 60.0
+#: ``last_change`` written into GeoPackages (ISO 8601): fixed, so that the same inputs give the
+#: same bytes; when the run happened is in ``manifest.json``. ``SOURCE_DATE_EPOCH`` (the
+#: reproducible-builds convention) overrides it.
+GPKG_LAST_CHANGE = "1970-01-01T00:00:00.000Z"
+
+
+def _lock(stage: Path) -> IO[str] | None:
+    """Take the staging directory's lock; None when another live process holds it."""
+    try:
+        handle = open(stage / _LOCK, "a")  # held for the life of the run
+    except OSError:  # removed meanwhile by another process's recovery
+        return None
+    if fcntl is None:
+        return handle
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
+def _commit(stage: Path, out: Path, names: list[str]) -> None:
+    for name in names:
+        if (stage / name).exists():
+            os.replace(stage / name, out / name)
+
+
+def recover_staged(out_dir: str | Path) -> list[str]:
+    """Finish or discard what killed runs left in a result directory.
+
+    A staging directory with a commit list is a run killed while moving its outputs: the moves
+    are finished. One without is a run killed before its outputs were complete: it is removed.
+    Directories locked by a live run are left alone.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        A result directory (nothing happens if it does not exist).
+
+    Returns
+    -------
+    list of str
+        What was done, one line per staging directory.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     left = pathlib.Path(d, ".staging-killed")
+    ...     left.mkdir()
+    ...     _ = (left / "passes.csv").write_text("half a ta")
+    ...     (left / ".lock").touch()
+    ...     done = recover_staged(d)
+    ...     sorted(p.name for p in pathlib.Path(d).iterdir())
+    []
+    """
+    out = Path(out_dir)
+    done: list[str] = []
+    if not out.is_dir():
+        return done
+    for stage in sorted(out.glob(_PREFIX + "*")):
+        if not stage.is_dir():
+            continue
+        if not (stage / _LOCK).exists() and time.time() - stage.stat().st_mtime < _YOUNG_S:
+            continue
+        handle = _lock(stage)
+        if handle is None:
+            continue
+        with handle:
+            commit = stage / _COMMIT
+            if commit.exists():
+                names = commit.read_text(encoding="utf-8").splitlines()
+                _commit(stage, out, names)
+                done.append(f"{stage.name}: finished moving {len(names)} outputs")
+            else:
+                done.append(f"{stage.name}: removed the outputs of an unfinished run")
+        shutil.rmtree(stage, ignore_errors=True)
+    return done
+
+
+def _flush(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
 
 
 @contextmanager
@@ -32,17 +146,39 @@ def staged_outputs(out_dir: str | Path) -> Iterator[Path]:
     Yields
     ------
     pathlib.Path
-        Where to write the outputs (flat: no subdirectories).
+        Where to write the outputs (flat: no subdirectories; names starting with ``.`` are
+        reserved).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    recover_staged(out)
+    stage = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=out))
+    handle = _lock(stage)
+    committed = False
     try:
         yield stage
-        for f in sorted(stage.iterdir()):
-            os.replace(f, out / f.name)
-    finally:
+        names = sorted(f.name for f in stage.iterdir() if f.name not in (_LOCK, _COMMIT))
+        # Flushed before the commit list exists: after a crash, a listed file is complete.
+        for name in names:
+            _flush(stage / name)
+        listed = stage / (_COMMIT + ".tmp")
+        listed.write_text("\n".join(names) + "\n", encoding="utf-8")
+        _flush(listed)
+        os.replace(listed, stage / _COMMIT)
+        committed = True
+        _commit(stage, out, names)
+    except BaseException:
+        if committed:
+            # The moves failed half way: leave the staging directory for recover_staged.
+            if handle is not None:
+                handle.close()
+            raise
         shutil.rmtree(stage, ignore_errors=True)
+        raise
+    finally:
+        if handle is not None and not handle.closed:
+            handle.close()
+    shutil.rmtree(stage, ignore_errors=True)
 
 
 def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
@@ -71,7 +207,23 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
             if isinstance(gdf[col].dtype, pd.DatetimeTZDtype):
                 gdf[col] = gdf[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
         gdf.to_file(path, layer=path.stem, driver="GPKG", engine="pyogrio")
+        fix_gpkg_time(path)
     elif path.suffix == ".parquet":
         frame.to_parquet(path)
     else:
         raise ValueError(f"{path}: unsupported table format (expected .csv, .gpkg or .parquet)")
+
+
+def fix_gpkg_time(path: Path) -> None:
+    """Replace the write time GDAL stamps into a GeoPackage with :data:`GPKG_LAST_CHANGE`.
+
+    GDAL records the wall-clock time of writing in ``gpkg_contents.last_change``; without this
+    two runs on the same inputs would differ in those bytes.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    stamp = GPKG_LAST_CHANGE
+    if epoch.isdigit():
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(int(epoch)))
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE gpkg_contents SET last_change = ?", (stamp,))
+    db.close()

@@ -7,7 +7,17 @@ from __future__ import annotations
 
 import sys
 
-from exposure.cli import assess, demo  # noqa: F401  (importing registers the commands)
+# Importing a command module registers its command on `app`.
+from exposure.cli import (  # noqa: F401
+    assess,
+    demo,
+    ingest,
+    leaks,
+    map,
+    nofly,
+    report,
+    sites,
+)
 from exposure.cli.common import app
 
 __all__ = ["app", "main"]

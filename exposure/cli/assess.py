@@ -21,6 +21,7 @@ from exposure.cli.common import (
     stage,
 )
 from exposure.engine import Assessment, assess
+from exposure.errors import ExposureError
 from exposure.manifest import build_manifest, manifest_json
 from exposure.output import staged_outputs, write_table
 
@@ -30,7 +31,13 @@ OUTPUT_FILES = (
     "site_exposure.csv",
     "site_exposure.gpkg",
     "passes.csv",
+    "coverage.gpkg",
+    "coverage_by_flight.parquet",
+    "exposure_by_drone.csv",
+    "exposure_by_vendor.csv",
+    "exposure_by_operator.csv",
     "flights.gpkg",
+    "tracks.parquet",
     "map.html",
     "manifest.json",
 )
@@ -85,30 +92,67 @@ def run_assessment(
     title: str,
     started: datetime,
     progress: Progress,
+    engine: str = "local",
+    scheduler: str | None = None,
+    chunk_samples: int = 1_000_000,
+    mode: str = "auto",
 ) -> Assessment:
     """Assess, then write tables, map and manifest into ``out`` (all or nothing)."""
     import maps  # the map is drawn only here, at the edge
 
-    with stage(progress, "Assessing exposure"):
-        result = assess(samples, flights, sites, camera=camera, max_range_m=max_range_m)
+    with stage(progress, f"Assessing exposure ({engine})"):
+        options = {
+            "camera": camera,
+            "max_range_m": max_range_m,
+            "chunk_samples": chunk_samples,
+            "mode": mode,
+        }
+        if engine == "dask":
+            from exposure.distributed import cluster_client, dask_runner
+
+            with cluster_client(scheduler) as client:
+                result = assess(samples, flights, sites, runner=dask_runner(client), **options)
+        else:
+            result = assess(samples, flights, sites, **options)
     with stage(progress, "Writing results and map"), staged_outputs(out) as staging:
         write_table(result.site_exposure, staging / "site_exposure.csv")
         write_table(result.site_exposure, staging / "site_exposure.gpkg")
         write_table(result.passes, staging / "passes.csv")
+        write_table(result.coverage, staging / "coverage.gpkg")
+        write_table(result.coverage_by_flight, staging / "coverage_by_flight.parquet")
+        for level, table in result.attribution.items():
+            write_table(table, staging / f"exposure_by_{level}.csv")
         write_table(flights, staging / "flights.gpkg")
+        # Timed, thinned tracks (1 m: within GNSS noise) let `exposure map` redraw passes and
+        # the time window without the logs.
+        track_points, _ = maps.decimate_points(
+            samples[["flight_id", "time", "lon", "lat"]], tolerance_m=1.0
+        )
+        track_points = track_points.merge(
+            flights[["flight_id", "vendor", "drone_id"]], on="flight_id", how="left"
+        )
+        write_table(track_points, staging / "tracks.parquet")
         provenance = {
             "inputs": f"{len(flights)} flights, {len(sites)} sites",
-            "parameters": f"mode potential, reach ≤ {max_range_m:g} m",
+            "parameters": f"mode {mode}, reach ≤ {max_range_m:g} m",
             "generated": started.strftime("%Y-%m-%d %H:%M UTC"),
             "version": f"exposure {flightlogs.__version__}",
         }
-        m = maps.risk_map(result.site_exposure, flights=flights, title=title, provenance=provenance)
+        m = maps.risk_map(
+            result.site_exposure,
+            flights=flights,
+            points=track_points,
+            passes=result.passes,
+            coverage=result.coverage,
+            title=title,
+            provenance=provenance,
+        )
         maps.save_html(m, staging / "map.html", offline=True)
         manifest = build_manifest(
             command=command,
             flights=flights,
             site_reports=site_reports,
-            parameters=result.parameters,
+            parameters={**result.parameters, "engine": engine, "scheduler": scheduler},
             counts=result.counts,
             assumptions=result.assumptions,
             outputs=list(OUTPUT_FILES),
@@ -138,6 +182,24 @@ def assess_cmd(
     title: Annotated[
         str, typer.Option("--title", help="Banner text of the map.")
     ] = "Drone exposure of sensitive sites",
+    engine: Annotated[
+        str, typer.Option("--engine", help="local (one process) or dask (a cluster).")
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address; a local cluster if omitted."),
+    ] = None,
+    chunk_samples: Annotated[
+        int, typer.Option("--chunk-samples", help="Samples per chunk of whole flights.")
+    ] = 1_000_000,
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode",
+            help="auto: observed where the log has the camera pose, potential elsewhere; "
+            "potential: the worst case for every sample.",
+        ),
+    ] = "auto",
 ) -> None:
     """Assess a fleet's logs against site sources and write tables, map and manifest.
 
@@ -145,6 +207,10 @@ def assess_cmd(
     """
     started = datetime.now(UTC)
     with errors_as_lines(), progress_bar() as progress:
+        if engine not in ("local", "dask"):
+            raise ExposureError(f"--engine {engine!r}: expected 'local' or 'dask'")
+        if scheduler is not None and engine != "dask":
+            raise ExposureError("--scheduler needs --engine dask")
         with stage(progress, "Reading flight logs"):
             samples, flights = flightlogs.read_flight_logs(logs)
             if fleet is not None:
@@ -163,5 +229,9 @@ def assess_cmd(
             title=title,
             started=started,
             progress=progress,
+            engine=engine,
+            scheduler=scheduler,
+            chunk_samples=chunk_samples,
+            mode=mode,
         )
     print_summary(result, out)

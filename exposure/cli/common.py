@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -94,15 +92,10 @@ def stage(progress: Progress, text: str) -> Iterator[None]:
 
 
 def load_sites(specs: list[str]) -> tuple[gpd.GeoDataFrame, list[dict[str, object]]]:
-    """Read each site source: ``bundled:NAME``, a point-catalogue CSV, or any vector file."""
+    """Read each site source (any kind :func:`sites.read_any` knows, or ``bundled:NAME``)."""
     frames, reports = [], []
     for spec in specs:
-        if spec.startswith("bundled:"):
-            frame = sitelib.bundled(spec.split(":", 1)[1])
-        elif Path(spec).suffix.lower() == ".csv":
-            frame = sitelib.read_point_catalog(spec)
-        else:
-            frame = sitelib.read_sites(spec)
+        frame = sitelib.read_any(spec)
         report = frame.attrs.get("read_report", {"source": spec})
         if not len(frame):
             rejected = report.get("rejected") or {}
@@ -113,8 +106,9 @@ def load_sites(specs: list[str]) -> tuple[gpd.GeoDataFrame, list[dict[str, objec
             )
         reports.append(report)
         frames.append(frame)
-    merged = pd.concat(frames, ignore_index=True)
-    merged = sitelib.make_sites(
-        gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326"), source=", ".join(specs)
-    )
+    if len(frames) == 1:
+        return frames[0], reports
+    # The same site from two sources (an airport as a point and as a polygon) is one site.
+    merged = sitelib.merge_sites(frames, names=specs)
+    reports.append({"kind": "merge", "merges": merged.attrs.get("merges", [])})
     return merged, reports

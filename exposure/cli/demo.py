@@ -11,6 +11,7 @@ import typer
 import flightlogs
 from exposure.cli.assess import print_summary, run_assessment
 from exposure.cli.common import app, errors_as_lines, load_sites, progress_bar, stage
+from exposure.cli.leaks import print_leak_summary, run_leaks
 
 __all__ = ["demo"]
 
@@ -24,7 +25,8 @@ def demo(
 
     A simulated government fleet is written as real log files (AirData CSV, DJI SRT) into
     OUT/logs, read back through the readers, assessed against the bundled Japanese site
-    catalogue, and mapped.
+    catalogue, and mapped; then the leak simulation runs with the shipped scenario and adds its
+    tables and map layers to OUT.
 
     Example: exposure demo --out demo-out
     """
@@ -61,4 +63,6 @@ def demo(
             started=started,
             progress=progress,
         )
+        leaks = run_leaks(out, scenario_path=None, draws=2000, seed=seed, progress=progress)
     print_summary(result, out)
+    print_leak_summary(leaks, out)
