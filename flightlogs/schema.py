@@ -142,7 +142,7 @@ def _coerce(frame: pd.DataFrame, columns: Mapping[str, str], what: str) -> pd.Da
             problems.append(f"column {name!r} cannot be read as {dtype}: {exc}")
     if problems:
         raise SchemaError(f"{what}: " + "; ".join(problems))
-    return pd.DataFrame(out, index=pd.RangeIndex(n))
+    return pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
 
 
 def make_samples(frame: pd.DataFrame, *, source: str = "samples") -> gpd.GeoDataFrame:
@@ -202,7 +202,7 @@ def make_samples(frame: pd.DataFrame, *, source: str = "samples") -> gpd.GeoData
     if problems:
         raise SchemaError(f"{source}: " + "; ".join(problems))
     geometry = gpd.points_from_xy(out["lon"].to_numpy(), out["lat"].to_numpy(), crs=CRS)
-    return gpd.GeoDataFrame(out, geometry=geometry, crs=CRS)
+    return gpd.GeoDataFrame(out, geometry=geometry, crs=CRS, copy=False)
 
 
 def empty_samples() -> gpd.GeoDataFrame:

@@ -261,3 +261,45 @@ def test_cli_reports_a_bad_zone_file_in_one_line(tmp_path):
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "zones.json" in result.stderr
+
+
+def test_a_zone_drawn_on_the_map_is_accepted(tmp_path):
+    # The map's draw tool exports this shape of GeoJSON (maps/draw.py).
+    from exposure.cli.nofly import load_zones
+
+    lons, lats = _line_past(138.0, 36.0, 0.0)
+    drawn = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [
+                            [137.99, 35.99],
+                            [138.01, 35.99],
+                            [138.01, 36.01],
+                            [137.99, 36.01],
+                            [137.99, 35.99],
+                        ]
+                    ],
+                },
+                "properties": {
+                    "name": "Zone 1",
+                    "restriction": "PROHIBITED",
+                    "floor_m": 0,
+                    "ceiling_m": 120,
+                    "vertical_ref": "AGL",
+                    "source": "drawn on map",
+                },
+            }
+        ],
+    }
+    path = tmp_path / "drawn-zones.geojson"
+    path.write_text(json.dumps(drawn))
+    zones = load_zones(str(path))
+    assert len(zones) == 1 and zones.iloc[0]["ceiling_m"] == 120
+    samples, flights = _one_flight(lons, lats, height=100.0)
+    episodes, _ = violations(samples, flights, zones)
+    assert len(episodes) == 1 and episodes.iloc[0]["zone_name"] == "Zone 1"
