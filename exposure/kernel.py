@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
+from scipy.spatial import cKDTree
 
 from exposure.coverage import coverage_fractions, footprint_best_gsd, site_grid
 from exposure.crs import local_epsg, to_local
-from exposure.footprint import footprint_rings, reach_rings, ring_polygons
+from exposure.footprint import footprint_rings, ring_polygons
 from exposure.prefilter import ReachIndex, candidate_pairs, reach_boxes
 from exposure.quality import gsd_m, horizon_m, niirs, range_for_niirs_m, weighted_gsd_m
 
@@ -225,8 +226,8 @@ def assess_chunk(chunk: Chunk, sites: SiteContext, params: EngineParams) -> Part
         d_h = d_h.copy()
         d_h[observed] = near
     keep = np.isfinite(d_h)
-    pi, si, px, py, d_h, dz, rings, observed = (
-        a[keep] for a in (pi, si, px, py, d_h, dz, rings, observed)
+    pi, si, px, py, d_h, dz, rings, observed, reach_pi = (
+        a[keep] for a in (pi, si, px, py, d_h, dz, rings, observed, reach_pi)
     )
     slant = np.hypot(d_h, dz)
     fpi = chunk.flight[pi]
@@ -240,17 +241,24 @@ def assess_chunk(chunk: Chunk, sites: SiteContext, params: EngineParams) -> Part
 
     passes = _passes(chunk, pi, si, seconds, slant, gsd, level, sector, observed, params.pass_gap_s)
     grids, flight_cells = _grids(
-        chunk, pi, si, px, py, h, dz, rings, focal, sites, params.coverage_max_cells
+        chunk,
+        pi,
+        si,
+        px,
+        py,
+        dz,
+        rings,
+        focal,
+        observed,
+        reach_pi,
+        sites,
+        params.coverage_max_cells,
     )
     return Partial(passes, grids, flight_cells, counts)
 
 
 def _rings(chunk: Chunk, pi, px, py, dz, reach):
-    """Return footprint rings of candidate pairs in their site's frame.
-
-    The camera's view of the ground where the pose is observed, the ground within reach where
-    it is not.
-    """
+    """Return the camera footprint rings of candidate pairs with an observed pose (NaN else)."""
     rings = np.full((len(pi), _RING_VERTICES, 2), np.nan)
     obs = chunk.observed[pi]
     if obs.any():
@@ -267,14 +275,6 @@ def _rings(chunk: Chunk, pi, px, py, dz, reach):
             vfov_rad=2 * np.arctan(chunk.sensor_h_mm[f] / (2 * focal)),
             reach_m=reach[obs],
             n_per_edge=_RING_VERTICES // 4,
-        )
-    if (~obs).any():
-        rings[~obs] = reach_rings(
-            x=px[~obs],
-            y=py[~obs],
-            height_m=dz[~obs],
-            reach_m=reach[~obs],
-            n_vertices=_RING_VERTICES,
         )
     return rings
 
@@ -331,11 +331,13 @@ def _passes(chunk, pi, si, seconds, slant, gsd, level, sector, observed, gap_s) 
     return out.reset_index(drop=True)
 
 
-def _grids(chunk, pi, si, px, py, h, dz, rings, focal, sites, max_cells):
+def _grids(chunk, pi, si, px, py, dz, rings, focal, observed, reach, sites, max_cells):
     """Best weighted GSD per grid cell of every site in view, per site and flight.
 
-    Each in-view sample covers the cells inside its ring (the camera footprint when observed,
-    the ground within reach when potential), rated from the drone's position and height.
+    Observed samples cover the cells inside their camera footprint (:func:`footprint_best_gsd`).
+    Potential samples cover every cell within reach; since there are many of them and each
+    reaches the whole site, each cell is rated from its :data:`_NEAREST` horizontally nearest
+    potential samples of the flight (:func:`_potential_best_gsd`), not from all of them.
     """
     fk = chunk.flight[pi]
     grids, flight_cells = {}, {}
@@ -344,22 +346,61 @@ def _grids(chunk, pi, si, px, py, h, dz, rings, focal, sites, max_cells):
         site_best = np.full(grid.n_cells, np.inf)
         at_site = si == site
         for flight in np.unique(fk[at_site]):
-            sel = np.flatnonzero(at_site & (fk == flight))
-            best = footprint_best_gsd(
-                grid,
-                rings=rings[sel],
-                x=px[sel],
-                y=py[sel],
-                height_m=dz[sel],
-                pixel_pitch_mm=chunk.pitch_mm[fk[sel]],
-                focal_mm=focal[sel],
-            )
+            sel = at_site & (fk == flight)
+            best = np.full(grid.n_cells, np.inf)
+            obs = np.flatnonzero(sel & observed)
+            if len(obs):
+                best = footprint_best_gsd(
+                    grid,
+                    rings=rings[obs],
+                    x=px[obs],
+                    y=py[obs],
+                    height_m=dz[obs],
+                    pixel_pitch_mm=chunk.pitch_mm[fk[obs]],
+                    focal_mm=focal[obs],
+                    best=best,
+                )
+            pot = np.flatnonzero(sel & ~observed)
+            if len(pot):
+                k_gsd = chunk.pitch_mm[flight] / chunk.focal_long_mm[flight]
+                best = np.minimum(
+                    best, _potential_best_gsd(grid, px[pot], py[pot], dz[pot], reach[pot], k_gsd)
+                )
             seen = np.flatnonzero(np.isfinite(best))
             if len(seen):
                 flight_cells[(int(site), int(flight))] = (seen.astype(np.int32), best[seen])
             site_best = np.minimum(site_best, best)
         grids[int(site)] = site_best
     return grids, flight_cells
+
+
+#: Potential samples consulted per grid cell (the horizontally nearest ones).
+_NEAREST = 16
+
+
+def _potential_best_gsd(grid, x, y, dz, reach, k_gsd):
+    """Best weighted GSD per cell over potential samples: a camera that could point anywhere.
+
+    Weighted GSD grows with horizontal distance at a given height, so the best sample for a cell
+    is among its nearest; consulting the nearest :data:`_NEAREST` is exact when the height is
+    constant along the track and a close bound when it varies.
+
+    Examples
+    --------
+    >>> g = site_grid(shapely.box(-10, -10, 10, 10), max_cells=4)
+    >>> _potential_best_gsd(g, np.array([0.0]), np.array([0.0]), np.array([100.0]),
+    ...                     np.array([5000.0]), 0.0004).round(4).tolist()
+    [0.0401, 0.0401, 0.0401, 0.0401]
+    """
+    k = min(_NEAREST, len(x))
+    tree = cKDTree(np.column_stack([x, y]))
+    d, idx = tree.query(np.column_stack([grid.x, grid.y]), k=k)
+    d, idx = d.reshape(grid.n_cells, k), idx.reshape(grid.n_cells, k)
+    h = dz[idx]
+    slant = np.hypot(d, h)
+    gw = weighted_gsd_m(k_gsd * slant, np.arctan2(h, d))
+    gw = np.where(slant <= reach[idx], gw, np.inf)
+    return gw.min(axis=1)
 
 
 def merge_partials(partials: list[Partial]) -> Partial:

@@ -245,3 +245,28 @@ def test_per_flight_coverage_unions_to_site_coverage(cams, origin, track, square
         alone = (cells["flight_id"] == fid).sum() / cells["site_cells"].iloc[0]
         assert 0 < alone < union
     assert len(result.coverage) == cells["cell"].nunique()
+
+
+def test_potential_coverage_from_nearest_samples_matches_the_exact_kernel():
+    # A straight track at constant height past a site: rating each cell from its nearest
+    # samples must give what rating it from every sample's reach disc gives.
+    from exposure.coverage import footprint_best_gsd, site_grid
+    from exposure.footprint import reach_rings
+    from exposure.kernel import _potential_best_gsd
+
+    grid = site_grid(shapely.box(-300, -200, 300, 200), max_cells=2000)
+    x = np.linspace(-2000, 2000, 401)
+    y = np.full_like(x, 900.0)
+    dz = np.full_like(x, 120.0)
+    reach = np.full_like(x, 2500.0)
+    k_gsd = 0.0033 / 12.29
+    fast = _potential_best_gsd(grid, x, y, dz, reach, k_gsd)
+    rings = reach_rings(x=x, y=y, height_m=dz, reach_m=reach, n_vertices=720)
+    exact = footprint_best_gsd(
+        grid, rings=rings, x=x, y=y, height_m=dz, pixel_pitch_mm=0.0033, focal_mm=12.29
+    )
+    both = np.isfinite(exact)
+    assert both.mean() > 0.9
+    np.testing.assert_allclose(fast[both], exact[both], rtol=1e-9)
+    # Cells beyond every sample's reach stay uncovered in both.
+    assert (np.isfinite(fast) == np.isfinite(exact)).mean() > 0.99
