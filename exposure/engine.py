@@ -64,6 +64,7 @@ from exposure.kernel import (
     merge_partials,
 )
 from exposure.pose import camera_pose
+from exposure.prefilter import ReachIndex
 from exposure.tables import (
     attribution_tables,
     coverage_by_flight,
@@ -188,7 +189,9 @@ def _check_inputs(samples, flights, sites, params: EngineParams, chunk_samples: 
         raise ExposureError("assess: " + "; ".join(problems))
 
 
-def _chunks(samples: pd.DataFrame, per_flight: dict[str, Camera], size: int, mode: str):
+def _chunks(
+    samples: pd.DataFrame, per_flight: dict[str, Camera], size: int, mode: str, index: ReachIndex
+):
     """Flight ids (codes → ids), chunks of whole flights sorted by flight and time, and notes."""
     codes, flight_ids = pd.factorize(samples["flight_id"], sort=True)
     flight_ids = np.asarray(flight_ids.astype(str), dtype=object)
@@ -196,21 +199,36 @@ def _chunks(samples: pd.DataFrame, per_flight: dict[str, Camera], size: int, mod
     t_ns = t_ns.astype("int64")
     order = np.lexsort((t_ns, codes))
     codes, t_ns = codes[order], t_ns[order]
-    col = {
-        c: samples[c].to_numpy(float)[order] if c in samples else np.full(len(order), np.nan)
+    col_raw = {
+        c: samples[c].to_numpy(float) if c in samples else np.full(len(order), np.nan)
         for c in ("lon", "lat", "height_agl_m")
     }
-    pose = camera_pose(samples)
-    observed = pose.observed & (mode == "auto")
-    focal = focal_lengths(samples.assign(flight_id=samples["flight_id"].astype(str)), per_flight)
+    col = {c: v[order] for c, v in col_raw.items()}
+    # Camera pose and focal length matter only near a site: compose them for the samples the
+    # reach grid keeps (a few percent of a fleet), in file order, then sort them like the rest.
+    near = np.flatnonzero(index.candidates(col_raw["lon"], col_raw["lat"]))
     per_sample = {
-        "cam_yaw_deg": pose.yaw_deg[order],
-        "cam_pitch_deg": pose.pitch_deg[order],
-        "cam_roll_deg": pose.roll_deg[order],
-        "focal_mm": np.asarray(focal, float)[order],
-        "observed": np.asarray(observed, bool)[order],
+        "cam_yaw_deg": np.full(len(order), np.nan),
+        "cam_pitch_deg": np.full(len(order), np.nan),
+        "cam_roll_deg": np.full(len(order), np.nan),
+        "focal_mm": np.full(len(order), np.nan),
+        "observed": np.zeros(len(order), dtype=bool),
     }
-    notes = list(pose.assumptions) if mode == "auto" else []
+    notes: list[str] = []
+    if len(near):
+        subset = samples.iloc[near]
+        pose = camera_pose(subset)
+        focal = focal_lengths(subset.assign(flight_id=subset["flight_id"].astype(str)), per_flight)
+        for key, values in (
+            ("cam_yaw_deg", pose.yaw_deg),
+            ("cam_pitch_deg", pose.pitch_deg),
+            ("cam_roll_deg", pose.roll_deg),
+            ("focal_mm", focal),
+            ("observed", pose.observed & (mode == "auto")),
+        ):
+            per_sample[key][near] = values
+        notes = [f"near sites: {n}" for n in pose.assumptions] if mode == "auto" else []
+    per_sample = {k: v[order] for k, v in per_sample.items()}
     cap = samples["capturing"].astype("boolean") if "capturing" in samples else None
     capturing = (
         np.full(len(order), -1, np.int8)
@@ -345,7 +363,7 @@ def assess(
             )
         floor = np.where(amsl, 0.0, floor)
     ctx = SiteContext.build(np.asarray(sites.geometry.array, dtype=object), floor, max_range_m)
-    flight_ids, chunks, pose_notes = _chunks(samples, per_flight, chunk_samples, mode)
+    flight_ids, chunks, pose_notes = _chunks(samples, per_flight, chunk_samples, mode, ctx.index)
     assumptions += pose_notes
     merged = merge_partials((runner or _run_local)(chunks, ctx, params))
 

@@ -185,48 +185,69 @@ def attribution_tables(
     return out
 
 
+#: Lower NIIRS bounds of the coverage layer's classes (DESIGN 4.4's levels of meaning).
+COVERAGE_CLASSES = (0.0, 1.0, 3.0, 5.0, 6.0, 7.0, 8.0)
+
+
+def _class_shape(x: np.ndarray, y: np.ndarray, cell: float) -> shapely.Geometry:
+    """Union of grid cells (centres on one lattice), built from row runs rather than squares."""
+    ix = np.rint((x - x.min()) / cell).astype(np.int64)
+    iy = np.rint((y - y.min()) / cell).astype(np.int64)
+    order = np.lexsort((ix, iy))
+    ix, iy, x, y = ix[order], iy[order], x[order], y[order]
+    start = np.r_[True, (iy[1:] != iy[:-1]) | (ix[1:] != ix[:-1] + 1)]
+    first = np.flatnonzero(start)
+    last = np.r_[first[1:] - 1, len(x) - 1]
+    half = cell / 2
+    boxes = shapely.box(x[first] - half, y[first] - half, x[last] + half, y[last] + half)
+    return shapely.union_all(boxes, grid_size=cell / 1000)
+
+
 def coverage_layer(
     grids: dict[int, np.ndarray], sites: gpd.GeoDataFrame, ctx: SiteContext, max_cells: int
 ) -> gpd.GeoDataFrame:
-    """Return covered grid cells as EPSG:4326 squares with their site, best GSD and NIIRS."""
-    parts = []
+    """Return the coverage layer: per site and NIIRS class, the area of its cells in that class.
+
+    Each row is one site's grid cells whose best NIIRS falls in one class of
+    :data:`COVERAGE_CLASSES`, merged into one (Multi)Polygon in EPSG:4326, with ``site_id``,
+    ``niirs_from`` (the class's lower bound), ``best_niirs`` and ``best_gsd_m`` (the best in the
+    class), ``cells`` and ``cell_m``. Merging keeps the layer small when a drone without a logged
+    pose could see whole sites, while every cell still counts once.
+    """
+    rows, shapes = [], []
     site_ids = sites["site_id"].to_numpy()
     for site in sorted(grids):
         best = grids[site]
-        grid = site_grid(ctx.local_geom[site], max_cells=max_cells)
         seen = np.isfinite(best)
         if not seen.any():
             continue
-        half = grid.cell_m / 2
-        x, y = grid.x[seen], grid.y[seen]
-        ring = np.stack(
-            [
-                np.column_stack([x + dx * half, y + dy * half])
-                for dx, dy in ((-1, -1), (1, -1), (1, 1), (-1, 1))
-            ],
-            axis=1,
-        )
-        lon, lat = to_geographic(ring[..., 0].ravel(), ring[..., 1].ravel(), int(ctx.epsg[site]))
-        polys = shapely.polygons(np.stack([lon, lat], axis=-1).reshape(len(x), 4, 2))
-        parts.append(
-            gpd.GeoDataFrame(
+        grid = site_grid(ctx.local_geom[site], max_cells=max_cells)
+        gsd, x, y = best[seen], grid.x[seen], grid.y[seen]
+        level = niirs(gsd)
+        cls = np.digitize(level, COVERAGE_CLASSES) - 1
+        for c in np.unique(cls):
+            sel = cls == c
+            local = _class_shape(x[sel], y[sel], grid.cell_m)
+            code = int(ctx.epsg[site])
+            shapes.append(
+                shapely.transform(
+                    local,
+                    lambda xy, code=code: np.column_stack(to_geographic(xy[:, 0], xy[:, 1], code)),
+                )
+            )
+            rows.append(
                 {
                     "site_id": site_ids[site],
-                    "best_gsd_m": best[seen],
-                    "best_niirs": niirs(best[seen]),
+                    "niirs_from": COVERAGE_CLASSES[c],
+                    "best_niirs": float(level[sel].max()),
+                    "best_gsd_m": float(gsd[sel].min()),
+                    "cells": int(sel.sum()),
                     "cell_m": grid.cell_m,
-                },
-                geometry=polys,
-                crs="EPSG:4326",
+                }
             )
-        )
-    if not parts:
-        return gpd.GeoDataFrame(
-            {"site_id": [], "best_gsd_m": [], "best_niirs": [], "cell_m": []},
-            geometry=[],
-            crs="EPSG:4326",
-        )
-    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
+    columns = ["site_id", "niirs_from", "best_niirs", "best_gsd_m", "cells", "cell_m"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return gpd.GeoDataFrame(frame, geometry=shapes or [], crs="EPSG:4326")
 
 
 def coverage_by_flight(

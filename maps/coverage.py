@@ -126,7 +126,8 @@ def aggregate_coverage(
     classes = niirs_classes(frame["best_niirs"])
     frame = frame.assign(niirs_class=classes, _site=frame["site_id"].astype("string"))
     frame = frame[classes >= 0]
-    n_cells, n_sites = len(frame), int(frame["_site"].nunique())
+    n_cells = int(frame["cells"].sum()) if "cells" in frame else len(frame)
+    n_sites = int(frame["_site"].nunique())
     if n_cells == 0:
         empty = gpd.GeoDataFrame(
             {"site": [], "niirs": [], "cells": [], "niirs_class": pd.Series([], dtype="int64")},
@@ -137,7 +138,9 @@ def aggregate_coverage(
     merged = frame[["_site", "niirs_class", "geometry"]].dissolve(
         by=["_site", "niirs_class"], as_index=False
     )
-    counts = frame.groupby(["_site", "niirs_class"], sort=True).size().to_numpy()
+    grouped = frame.groupby(["_site", "niirs_class"], sort=True)
+    # The engine's layer may already merge cells into shapes; it then says how many each holds.
+    counts = (grouped["cells"].sum() if "cells" in frame else grouped.size()).to_numpy()
     shapes = np.asarray(merged.geometry.array, dtype=object)
     simple = shapely.simplify(shapes, tolerance) if tolerance else shapes
     while (

@@ -244,7 +244,13 @@ def test_per_flight_coverage_unions_to_site_coverage(cams, origin, track, square
     for fid in ("a", "b"):
         alone = (cells["flight_id"] == fid).sum() / cells["site_cells"].iloc[0]
         assert 0 < alone < union
-    assert len(result.coverage) == cells["cell"].nunique()
+    # The coverage layer merges the cells by NIIRS class: it counts each covered cell once and
+    # its area is that of the cells.
+    layer = result.coverage
+    assert layer["cells"].sum() == cells["cell"].nunique()
+    cell_area = layer["cell_m"].iloc[0] ** 2
+    area = layer.to_crs(32654).area.sum()
+    assert area == pytest.approx(layer["cells"].sum() * cell_area, rel=0.01)
 
 
 def test_potential_coverage_from_nearest_samples_matches_the_exact_kernel():
