@@ -375,7 +375,7 @@ def _grids(chunk, pi, si, px, py, dz, rings, focal, observed, reach, sites, max_
 
 
 #: Potential samples consulted per grid cell (the horizontally nearest ones).
-_NEAREST = 16
+_NEAREST = 8
 
 
 def _potential_best_gsd(grid, x, y, dz, reach, k_gsd):
