@@ -88,6 +88,7 @@ __all__ = [
     "build_model",
     "compare_what_ifs",
     "fire_bits",
+    "known_passes",
     "pass_leaks",
     "remove_zone_passes",
     "run_draws",
@@ -546,6 +547,10 @@ class LeakModel:
     scenario: Scenario
     assumptions: tuple[str, ...] = ()
     counts: Mapping[str, int] = field(default_factory=dict)
+    # Each pass as given (before merging): its flight and the channels that give it away, for
+    # analyses that need single passes (:func:`known_passes`).
+    given_pass_flight: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    given_pass_known: NDArray[np.uint16] = field(default_factory=lambda: np.zeros(0, np.uint16))
 
 
 def _frame_problems(passes, flights, sites, coverage) -> list[str]:
@@ -711,6 +716,8 @@ def build_model(
         counts={"flights": len(prof), "drones": len(drone_keys), "passes": len(passes),
                 "merged_passes": len(merged), "sites": len(active),
                 "coverage_groups": len(groups["grp_weight"])},
+        given_pass_flight=pf.astype(np.int64),
+        given_pass_known=known,
         **groups,
     )
 
@@ -1052,6 +1059,26 @@ def segment_any(x: NDArray, order: NDArray[np.int64], starts: NDArray[np.int64])
         return np.zeros((0, x.shape[1]), bool)
     return _segment_any_kernel(np.ascontiguousarray(x), np.asarray(order, np.int64),
                                np.asarray(starts, np.int64))
+
+
+def known_passes(model: LeakModel, bits: NDArray[np.uint16]) -> NDArray[np.bool_]:
+    """Tell, per pass (in the order given to :func:`build_model`) and draw, if it was given away.
+
+    ``bits`` is :func:`fire_bits`' ``(flights, draws)``. A pass is given away when a channel
+    that reaches it fired for its flight: the rule by which a site's visits become known.
+
+    Examples
+    --------
+    >>> flights = pd.DataFrame({"flight_id": ["f1"], "vendor": ["Skydio"]})
+    >>> sites = pd.DataFrame({"site_id": ["s"], "category": ["dam"], "sensitivity": [3]})
+    >>> passes = pd.DataFrame({"flight_id": ["f1"], "site_id": ["s"], "seconds_in_view": [9.0]})
+    >>> cover = pd.DataFrame(columns=["site_id", "flight_id", "cell", "best_gsd_m", "site_cells"])
+    >>> model = build_model(passes, flights, sites, cover, scenario=default_scenario())
+    >>> bits = np.array([[0, 1 << CHANNELS.index("flight_record_sync")]], np.uint16)
+    >>> known_passes(model, bits).tolist()
+    [[False, True]]
+    """
+    return (bits[model.given_pass_flight] & model.given_pass_known[:, None]) != 0
 
 
 def pass_leaks(model: LeakModel, bits: NDArray[np.uint16]):

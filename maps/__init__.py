@@ -2,12 +2,12 @@
 
 The functions take the result tables (``site_exposure``, ``flights``, ``passes``, coverage,
 zones, ...) and draw them with folium; they read no file except the assets of installed packages.
-:func:`risk_map` builds the whole map; :func:`add_sites`, :func:`add_tracks`,
-:func:`add_coverage`, :func:`add_passes`, :func:`add_footprints`, :func:`add_zones`,
-:func:`add_violations` and :func:`add_receivers` add single layers to a map ``m`` so that they
-stack; :func:`add_time_slider` and :func:`add_draw_tool` add the time window and the zone
-drawing tool; :func:`save_html` writes one self-contained, deterministic HTML file that makes no
-network request; :func:`briefing_html` and :func:`save_png` make the briefing and a static image.
+:func:`risk_map` builds the whole map; :func:`add_sites`, :func:`add_tracks`, :func:`add_coverage`,
+:func:`add_passes`, :func:`add_footprints`, :func:`add_zones`, :func:`add_violations`,
+:func:`add_receivers` and :func:`add_site_patterns` add single layers to a map ``m`` so that they
+stack; :func:`add_time_slider` and :func:`add_draw_tool` add the time window and the zone drawing
+tool; :func:`save_html` writes one self-contained, deterministic HTML file that makes no network
+request; :func:`briefing_html` and :func:`save_png` make the briefing and a static image.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from maps.overlays import (
     add_zones,
     pass_lines,
 )
+from maps.patterns import add_site_patterns
 from maps.report import briefing_html, save_briefing
 from maps.riskmap import network_use, risk_map
 from maps.save import render_html, save_html, write_atomic
@@ -54,6 +55,7 @@ __all__ = [
     "add_footprints",
     "add_passes",
     "add_receivers",
+    "add_site_patterns",
     "add_sites",
     "add_time_slider",
     "add_tracks",

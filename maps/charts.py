@@ -14,7 +14,7 @@ import numpy as np
 
 from maps.text import text
 
-__all__ = ["bar_chart_svg", "paired_bar_chart_svg", "step_chart_svg"]
+__all__ = ["bar_chart_svg", "paired_bar_chart_svg", "step_chart_svg", "week_hour_chart_svg"]
 
 _FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 _INK, _MUTED, _GRID = "#1f2933", "#52606d", "#d9e2ec"
@@ -254,3 +254,90 @@ def step_chart_svg(
         f"{text(y_label)}</text>"
     )
     return _svg(bottom + 44, "".join(parts), title=title)
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# ColorBrewer Blues, 5 classes: cells shaded by their share of the busiest cell.
+_BLUES = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
+
+
+def week_hour_chart_svg(
+    weekday: Sequence[int],
+    hour: Sequence[int],
+    *,
+    title: str,
+    third_party: Sequence[bool] | None = None,
+    usual: tuple[int, int] | None = None,
+) -> str:
+    """Visits by weekday (rows, Monday first) and hour of the day (columns), as a grid.
+
+    A cell's shade grows with the fleet's visits in it (the number is written in it); an orange
+    dot marks third parties' visits; the usual slot, when given, is outlined in red.
+
+    Parameters
+    ----------
+    weekday, hour : sequence of int
+        Each visit's local weekday (0 = Monday) and hour; others are ignored.
+    title : str
+        Accessible title of the chart.
+    third_party : sequence of bool, optional
+        Which visits are third parties' (counted apart).
+    usual : tuple of int, optional
+        ``(weekday, hour)`` of the usual slot.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element.
+
+    Examples
+    --------
+    >>> svg = week_hour_chart_svg([1, 1, 4], [10, 10, 23], title="<Dam>", usual=(1, 10),
+    ...                           third_party=[False, False, True])
+    >>> "Tue 10:00–11:00: 2 visits" in svg, "Fri 23:00–24:00: 1 third-party" in svg
+    (True, True)
+    >>> "&lt;Dam&gt;" in svg, svg.count('stroke="#d73027"')
+    (True, 1)
+    """
+    wd = np.asarray(weekday, dtype="float64")
+    hr = np.asarray(hour, dtype="float64")
+    other = (np.zeros(len(wd), bool) if third_party is None
+             else np.asarray(third_party, dtype=bool))
+    ok = (wd >= 0) & (wd < 7) & (hr >= 0) & (hr < 24)
+    cell = np.where(ok, wd * 24 + hr, 0).astype("int64")
+    own = np.bincount(cell[ok & ~other], minlength=168)
+    theirs = np.bincount(cell[ok & other], minlength=168)
+    left, top, w, h = 38, 18, 24.0, 18.0
+    top_count = max(int(own.max(initial=0)), 1)
+    parts = [
+        f'<text x="{left + w * k + w / 2:.1f}" y="{top - 5}" fill="{_MUTED}" '
+        f'text-anchor="middle" font-size="10">{k:02d}</text>'
+        for k in range(0, 24, 3)
+    ]
+    for d in range(7):
+        y = top + d * h
+        parts.append(f'<text x="{left - 6}" y="{y + 13}" fill="{_INK}" text-anchor="end">'
+                     f"{_DAYS[d]}</text>")
+        for k in range(24):
+            n, t = int(own[d * 24 + k]), int(theirs[d * 24 + k])
+            shade = _BLUES[min(4, int(np.ceil(4 * n / top_count)))] if n else "#ffffff"
+            ink = "#ffffff" if n and 4 * n / top_count > 2 else _INK
+            x = left + k * w
+            said = [f"{n} visit{'' if n == 1 else 's'}"] * bool(n) + [f"{t} third-party"] * bool(t)
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{h}" fill="{shade}" '
+                f'stroke="{_GRID}"><title>{_DAYS[d]} {k:02d}:00–{k + 1:02d}:00: '
+                f'{", ".join(said) or "no visit"}</title></rect>'
+            )
+            if n:
+                parts.append(f'<text x="{x + w / 2:.1f}" y="{y + 13}" fill="{ink}" '
+                             f'text-anchor="middle" font-size="10">{n}</text>')
+            if t:
+                parts.append(f'<circle cx="{x + w - 4:.1f}" cy="{y + 4}" r="3" fill="#f46d43">'
+                             f"<title>{t} third-party visit{'' if t == 1 else 's'}</title>"
+                             "</circle>")
+    if usual is not None and 0 <= usual[0] < 7 and 0 <= usual[1] < 24:
+        parts.append(f'<rect x="{left + usual[1] * w:.1f}" y="{top + usual[0] * h}" '
+                     f'width="{w:.1f}" height="{h}" fill="none" stroke="#d73027" '
+                     'stroke-width="2.5"/>')
+    return _svg(int(top + 7 * h + 6), "".join(parts), title=title)

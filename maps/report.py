@@ -17,7 +17,12 @@ import numpy as np
 import pandas as pd
 
 from maps.assets import offline_problems
-from maps.charts import bar_chart_svg, paired_bar_chart_svg, step_chart_svg
+from maps.charts import (
+    bar_chart_svg,
+    paired_bar_chart_svg,
+    step_chart_svg,
+    week_hour_chart_svg,
+)
 from maps.errors import OfflineError
 from maps.save import write_atomic
 from maps.style import RISK_BINS, RISK_COLOURS, risk_classes, vendor_colours, vendor_name
@@ -43,6 +48,9 @@ CAVEATS: tuple[str, ...] = (
 )
 
 _TOP_SITES = 15
+_TOP_PATTERNS = 6
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_OUTLINED = ("high", "medium")  # a usual time worth pointing at
 
 _CSS = """
 :root { --ink: #1f2933; --muted: #52606d; --line: #d9e2ec; --band: #1f2933; }
@@ -212,6 +220,80 @@ def _charts(
     return out
 
 
+def _pattern_note(r: pd.Series) -> str:
+    def share(name: str) -> str:
+        return _percent(float(pd.to_numeric(r.get(name), errors="coerce")))
+
+    n = pd.to_numeric(r.get("visits"), errors="coerce")
+    words = []
+    if not pd.isna(r.get("usual_time")):
+        words.append(f"Usual time {text(r.get('usual_time'))} ({text(r.get('time_zone'))}): "
+                     f"{share('usual_share')} of {text(n)} visits within ±1 h; regularity "
+                     f"{text(r.get('regularity'))}.")
+    else:
+        words.append(f"{text(n)} visit{'' if n == 1 else 's'} by the fleet: too few to rate "
+                     "their regularity.")
+    if not pd.isna(r.get("trend")):
+        words.append(f"Last four weeks: {text(r.get('trend'))}.")
+    if not pd.isna(r.get("operators")):
+        words.append(f"Flown by {text(r.get('operators'))}.")
+    third = pd.to_numeric(r.get("third_party_visits"), errors="coerce")
+    if third > 0:
+        words.append(f"{text(third)} visits by third parties' drones (orange dots).")
+    if not pd.isna(pd.to_numeric(r.get("expected_share_known"), errors="coerce")):
+        learnt = pd.to_numeric(r.get("p_usual_time_learnt"), errors="coerce")
+        words.append(f"From leaked positions: {share('expected_share_known')} of visits known "
+                     f"(5–95 %: {share('share_known_p05')}–{share('share_known_p95')})"
+                     + ("." if pd.isna(learnt) else
+                        f"; usual time learnt in {share('p_usual_time_learnt')} of draws."))
+    return " ".join(words)
+
+
+def _pattern_section(patterns: pd.DataFrame | None, visits: pd.DataFrame | None) -> str:
+    """Weekday × hour charts of the most visited sites, or nothing without pattern tables."""
+    if patterns is None or visits is None or "site_id" not in patterns or not {
+        "site_id", "weekday", "hour"
+    } <= set(visits.columns):
+        return ""
+    p = pd.DataFrame(patterns)
+    own = np.nan_to_num(_numbers(p["visits"])) if "visits" in p else np.zeros(len(p))
+    other = (np.nan_to_num(_numbers(p["third_party_visits"])) if "third_party_visits" in p
+             else np.zeros(len(p)))
+    share = (np.nan_to_num(_numbers(p["usual_share"])) if "usual_share" in p
+             else np.zeros(len(p)))
+    # The most visited first; among equals, the most predictable.
+    order = np.lexsort((-other, -share, -own))
+    top = p.iloc[order[: _TOP_PATTERNS]][(own + other)[order[: _TOP_PATTERNS]] > 0]
+    if not len(top):
+        return ""
+    v = pd.DataFrame(visits)
+    site = v["site_id"].astype("string").to_numpy(object)
+    third = (v["third_party"].astype("boolean").fillna(False).to_numpy(bool)
+             if "third_party" in v else np.zeros(len(v), bool))
+    blocks = []
+    # One chart per shown site (a handful), each over that site's visits.
+    for _, r in top.iterrows():
+        mine = site == str(r["site_id"])
+        day, hour = r.get("usual_weekday"), pd.to_numeric(r.get("usual_hour"), errors="coerce")
+        usual = ((_DAYS.index(day), int(hour))
+                 if day in _DAYS and not pd.isna(hour) and r.get("regularity") in _OUTLINED
+                 else None)
+        name = r.get("name") if not pd.isna(r.get("name")) else r["site_id"]
+        svg = week_hour_chart_svg(
+            _numbers(v.loc[mine, "weekday"]), _numbers(v.loc[mine, "hour"]),
+            third_party=third[mine], usual=usual,
+            title=f"Visits to {name} by weekday and hour (local time)",
+        )
+        blocks.append(f"<div><h3>{text(name)}</h3>{svg}<p class=note>{_pattern_note(r)}</p></div>")
+    return (
+        "<section><h2>Visit patterns</h2><p class=note>When the most visited sites are visited, "
+        "by weekday (rows) and hour (columns) in each site's local time, as someone holding the "
+        "flights' positions would see it; a regular site's usual hour is outlined in red. See "
+        "site_patterns.csv for every site.</p>"
+        f'<div class="charts">{"".join(blocks)}</div></section>'
+    )
+
+
 def _leaked_coverage_column(leaks: pd.DataFrame | None) -> str | None:
     if leaks is None:
         return None
@@ -261,6 +343,8 @@ def briefing_html(
     flights: pd.DataFrame | None = None,
     site_leaks: pd.DataFrame | None = None,
     replacement_plan: pd.DataFrame | None = None,
+    site_patterns: pd.DataFrame | None = None,
+    visits: pd.DataFrame | None = None,
     title: str = "Drone exposure of sensitive sites",
     banner: str | None = None,
     generated: str | None = None,
@@ -282,6 +366,10 @@ def briefing_html(
         chart (``expected_leaked_coverage...`` or ``p_any_imagery_leaked``).
     replacement_plan : pandas.DataFrame, optional
         ``rank``, ``cost``, ``cumulative_reduction_share``: the replacement curve.
+    site_patterns, visits : pandas.DataFrame, optional
+        The tables of ``exposure patterns``: a weekday × hour chart of the visits to each of
+        the most visited sites (``visits`` needs ``site_id``, ``weekday``, ``hour`` and
+        optionally ``third_party``).
     title : str
         Heading; escaped.
     banner : str, optional
@@ -343,6 +431,7 @@ time window (top left) filters flights and passes, and <b>Draw zones</b> exports
 zones as GeoJSON.</p></section>
 <section><h2>Most exposed sites</h2>{_top_sites_table(sites, site_leaks)}</section>
 <section><h2>Charts</h2><div class="charts">{chart_html}</div></section>
+{_pattern_section(site_patterns, visits)}
 <section><h2>Assumptions of this run</h2><ul>{
         "".join(f"<li>{text(a)}</li>" for a in assumptions) or "<li>none recorded</li>"
     }</ul><h3>Parameters</h3>{_dl(params)}</section>

@@ -23,6 +23,7 @@ from maps.overlays import (
     add_zones,
 )
 from maps.panels import add_banner, add_provenance
+from maps.patterns import add_site_patterns
 from maps.style import RISK_BINS
 from maps.tables import SITE_COLUMNS, TRACK_COLUMNS, bounds, checked
 from maps.timeslider import TimeIndex, add_time_slider
@@ -88,6 +89,7 @@ def risk_map(
     violations: gpd.GeoDataFrame | None = None,
     receivers: gpd.GeoDataFrame | None = None,
     site_leaks: pd.DataFrame | None = None,
+    site_patterns: pd.DataFrame | None = None,
     color_tracks_by: str = "vendor",
     m: folium.Map | None = None,
     title: str | None = None,
@@ -133,6 +135,9 @@ def risk_map(
         Assumed radio receivers (points with ``name``, ``range_m``).
     site_leaks : pandas.DataFrame, optional
         Per-site leak results, shown in the site tooltips.
+    site_patterns : pandas.DataFrame, optional
+        Per-site visit patterns: a layer marking how predictable each site's visits are (see
+        :func:`maps.patterns.add_site_patterns`).
     color_tracks_by : {"vendor", "leak"}
         Track colours; ``"leak"`` needs a ``p_any_leaked`` column in ``flights``.
     m : folium.Map, optional
@@ -198,6 +203,8 @@ def risk_map(
     if zones is not None:
         add_zones(zones, m=m)
     add_sites(sites, m=m, bins=bins, passes=passes, flights=flights, leaks=site_leaks)
+    if site_patterns is not None:
+        add_site_patterns(site_patterns, m=m, sites=sites)
     if shapes is not None:
         add_coverage(shapes, m=m)
     if footprints is not None:

@@ -15,6 +15,7 @@ from exposure.cli import (  # noqa: F401
     leaks,
     map,
     nofly,
+    patterns,
     report,
     sites,
 )

@@ -12,6 +12,7 @@ import flightlogs
 from exposure.cli.assess import print_summary, run_assessment
 from exposure.cli.common import app, errors_as_lines, load_sites, progress_bar, stage
 from exposure.cli.leaks import print_leak_summary, run_leaks
+from exposure.cli.patterns import print_pattern_summary, run_patterns
 
 __all__ = ["demo"]
 
@@ -26,7 +27,8 @@ def demo(
     A simulated government fleet is written as real log files (AirData CSV, DJI SRT) into
     OUT/logs, read back through the readers, assessed against the bundled Japanese site
     catalogue, and mapped; then the leak simulation runs with the shipped scenario and adds its
-    tables and map layers to OUT.
+    tables and map layers to OUT, and the visits to each site are rebuilt into their pattern of
+    life (site_patterns.csv, visits.csv) with what the leak draws give away of it.
 
     Example: exposure demo --out demo-out
     """
@@ -64,5 +66,8 @@ def demo(
             progress=progress,
         )
         leaks = run_leaks(out, scenario_path=None, draws=2000, seed=seed, progress=progress)
+        patterns = run_patterns(out, scenario_path=None, draws=2000, seed=seed,
+                                progress=progress)
     print_summary(result, out)
     print_leak_summary(leaks, out)
+    print_pattern_summary(patterns, out)

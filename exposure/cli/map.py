@@ -44,6 +44,8 @@ class ResultTables:
     site_leaks: pd.DataFrame | None = None
     flight_leaks: pd.DataFrame | None = None
     replacement_plan: pd.DataFrame | None = None
+    site_patterns: pd.DataFrame | None = None
+    visits: pd.DataFrame | None = None
 
 
 def _read_csv(path: Path, times: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -131,6 +133,8 @@ def load_results(path: Path) -> ResultTables:
     attempt("site_leaks", "site_leaks.csv", _read_csv)
     attempt("flight_leaks", "flight_leaks.csv", _read_csv)
     attempt("replacement_plan", "replacement_plan.csv", _read_csv)
+    attempt("site_patterns", "site_patterns.csv", _read_csv)
+    attempt("visits", "visits.csv", _read_csv)
     if problems:
         raise ExposureError("\n".join(problems))
     layers = {k: found.pop(k) for k in _OPTIONAL_LAYERS if k in found}
@@ -222,6 +226,7 @@ def render_map(
         violations=tables.layers.get("violations"),
         receivers=tables.layers.get("receivers"),
         site_leaks=tables.site_leaks,
+        site_patterns=tables.site_patterns,
         color_tracks_by="leak" if leak_colours else "vendor",
         title=title,
         provenance=provenance,

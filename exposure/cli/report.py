@@ -51,6 +51,8 @@ def report_cmd(
                     flights=tables.flights,
                     site_leaks=tables.site_leaks,
                     replacement_plan=tables.replacement_plan,
+                    site_patterns=tables.site_patterns,
+                    visits=tables.visits,
                     banner=banner,
                     generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                 )
