@@ -159,7 +159,22 @@ def run_assessment(
             started=started,
         )
         (staging / "manifest.json").write_text(manifest_json(manifest), encoding="utf-8")
+    _remove_stale(out)
     return result
+
+
+def _remove_stale(out: Path) -> None:
+    """Remove what later steps derived from a previous assessment in the same directory.
+
+    Leak, pattern and what-if tables describe the passes they were computed from; left beside a
+    new assessment they would be read (by the map and the briefing) as if they were its own.
+    """
+    from exposure.cli.leaks import LEAK_OUTPUTS
+    from exposure.cli.patterns import PATTERN_OUTPUTS
+
+    derived = {*LEAK_OUTPUTS, *PATTERN_OUTPUTS, "nofly_whatif.csv"} - set(OUTPUT_FILES)
+    for name in sorted(derived):
+        (out / name).unlink(missing_ok=True)
 
 
 @app.command("assess")

@@ -199,3 +199,19 @@ def test_help_has_examples():
     for command in ("demo", "assess"):
         result = run(command, "--help")
         assert result.returncode == 0 and "Example: exposure" in result.stdout
+
+
+def test_a_new_assessment_removes_tables_derived_from_the_previous_one(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = out / "site_leaks.csv"
+    stale.write_text("site_id,p_any_imagery_leaked\nold,1.0\n")
+    lon, lat = -122.62662335236, 47.5726976524126
+    site = gpd.GeoSeries([shapely.Point(lon, lat)], crs=4326).to_crs(32610).buffer(150)
+    path = tmp_path / "mysite.geojson"
+    gpd.GeoDataFrame(
+        {"name": ["Yard"], "category": ["government"]}, geometry=site.to_crs(4326).values, crs=4326
+    ).to_file(path)
+    result = run("assess", "--logs", str(AIRDATA), "--sites", str(path), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert not stale.exists() and (out / "site_exposure.csv").exists()
