@@ -14,6 +14,9 @@ from exposure.engine import Assessment, assess, risk_score
 from exposure.errors import CameraError, ExposureError
 from exposure.footprint import footprint_rings, footprints, nadir_footprints
 from exposure.leaks import LeakResult, compare_what_ifs, sensitivity_sweep, simulate_leaks
+from exposure.nofly import buffer_table, observation_distance_m, plan_zones, whatif_zones
+from exposure.pattern_leaks import leaked_patterns
+from exposure.patterns import patterns_of_life
 from exposure.pose import CameraPose, Mount, camera_pose, observation_mode
 from exposure.quality import gsd_m, niirs, niirs_giqe5, niirs_meaning
 from exposure.replacement import plan_replacement
@@ -26,6 +29,7 @@ from exposure.terrain import (
     read_dem,
     visible,
 )
+from exposure.violations import violations
 
 try:
     __version__ = version("exposure")
@@ -45,6 +49,7 @@ __all__ = [
     "TerrainError",
     "WhatIf",
     "assess",
+    "buffer_table",
     "camera_for_model",
     "camera_pose",
     "compare_what_ifs",
@@ -53,6 +58,7 @@ __all__ = [
     "footprints",
     "gsd_m",
     "heights_above_ground",
+    "leaked_patterns",
     "load_cameras",
     "load_scenario",
     "load_what_if",
@@ -61,11 +67,16 @@ __all__ = [
     "niirs",
     "niirs_giqe5",
     "niirs_meaning",
+    "observation_distance_m",
     "observation_mode",
+    "patterns_of_life",
     "plan_replacement",
+    "plan_zones",
     "read_dem",
     "risk_score",
     "sensitivity_sweep",
     "simulate_leaks",
+    "violations",
     "visible",
+    "whatif_zones",
 ]
