@@ -11,12 +11,15 @@ atomic ``os.replace``. So:
   one of them complete; the next run into the directory, or :func:`recover_staged`, finishes
   the moves from the commit list first, so the directory then holds the new outputs only.
 
-A staging directory that a live run is still writing is locked (``flock``) and left alone.
+A staging directory is named after the process writing it (``.staging-<pid>-*``) and locked
+by it (``flock`` on the directory, released by the kernel when the process dies, even by
+SIGKILL); one whose process is alive is left alone.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -24,7 +27,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
 import geopandas as gpd
 import pandas as pd
@@ -43,10 +45,10 @@ __all__ = [
 ]
 
 _PREFIX = ".staging-"
-_LOCK = ".lock"
 _COMMIT = ".commit"
-#: A staging directory without its lock file is left alone for this long (s): it may belong
-#: to a run that has just created it.
+_OWNER = re.compile(r"^\.staging-(\d+)-")
+#: A staging directory whose name does not say which process made it is left alone for this
+#: long (s), in case it belongs to a run that has just created it.
 _YOUNG_S = 60.0
 #: ``last_change`` written into GeoPackages (ISO 8601): fixed, so that the same inputs give the
 #: same bytes; when the run happened is in ``manifest.json``. ``SOURCE_DATE_EPOCH`` (the
@@ -54,20 +56,37 @@ _YOUNG_S = 60.0
 GPKG_LAST_CHANGE = "1970-01-01T00:00:00.000Z"
 
 
-def _lock(stage: Path) -> IO[str] | None:
-    """Take the staging directory's lock; None when another live process holds it."""
+def _lock(stage: Path) -> int | None:
+    """Lock a staging directory; its descriptor, or None when a live process holds it."""
     try:
-        handle = open(stage / _LOCK, "a")  # held for the life of the run
+        fd = os.open(stage, os.O_RDONLY)
     except OSError:  # removed meanwhile by another process's recovery
         return None
     if fcntl is None:
-        return handle
+        return fd
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        handle.close()
+        os.close(fd)
         return None
-    return handle
+    return fd
+
+
+def _abandoned(stage: Path) -> bool:
+    """Tell whether no live process can still be writing a staging directory."""
+    owner = _OWNER.match(stage.name)
+    if owner is None:
+        return time.time() - stage.stat().st_mtime > _YOUNG_S
+    pid = int(owner.group(1))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, but another user's
+        return False
+    return False
 
 
 def _commit(stage: Path, out: Path, names: list[str]) -> None:
@@ -97,10 +116,9 @@ def recover_staged(out_dir: str | Path) -> list[str]:
     --------
     >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     left = pathlib.Path(d, ".staging-killed")
+    ...     left = pathlib.Path(d, ".staging-999999999-abc")  # no such process
     ...     left.mkdir()
     ...     _ = (left / "passes.csv").write_text("half a ta")
-    ...     (left / ".lock").touch()
     ...     done = recover_staged(d)
     ...     sorted(p.name for p in pathlib.Path(d).iterdir())
     []
@@ -110,14 +128,12 @@ def recover_staged(out_dir: str | Path) -> list[str]:
     if not out.is_dir():
         return done
     for stage in sorted(out.glob(_PREFIX + "*")):
-        if not stage.is_dir():
+        if not stage.is_dir() or not _abandoned(stage):
             continue
-        if not (stage / _LOCK).exists() and time.time() - stage.stat().st_mtime < _YOUNG_S:
+        fd = _lock(stage)
+        if fd is None:
             continue
-        handle = _lock(stage)
-        if handle is None:
-            continue
-        with handle:
+        try:
             commit = stage / _COMMIT
             if commit.exists():
                 names = commit.read_text(encoding="utf-8").splitlines()
@@ -125,7 +141,9 @@ def recover_staged(out_dir: str | Path) -> list[str]:
                 done.append(f"{stage.name}: finished moving {len(names)} outputs")
             else:
                 done.append(f"{stage.name}: removed the outputs of an unfinished run")
-        shutil.rmtree(stage, ignore_errors=True)
+            shutil.rmtree(stage, ignore_errors=True)
+        finally:
+            os.close(fd)
     return done
 
 
@@ -152,12 +170,12 @@ def staged_outputs(out_dir: str | Path) -> Iterator[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     recover_staged(out)
-    stage = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=out))
-    handle = _lock(stage)
+    stage = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=out))
+    fd = _lock(stage)
     committed = False
     try:
         yield stage
-        names = sorted(f.name for f in stage.iterdir() if f.name not in (_LOCK, _COMMIT))
+        names = sorted(f.name for f in stage.iterdir() if f.name != _COMMIT)
         # Flushed before the commit list exists: after a crash, a listed file is complete.
         for name in names:
             _flush(stage / name)
@@ -168,17 +186,15 @@ def staged_outputs(out_dir: str | Path) -> Iterator[Path]:
         committed = True
         _commit(stage, out, names)
     except BaseException:
-        if committed:
-            # The moves failed half way: leave the staging directory for recover_staged.
-            if handle is not None:
-                handle.close()
-            raise
-        shutil.rmtree(stage, ignore_errors=True)
+        if not committed:
+            shutil.rmtree(stage, ignore_errors=True)
+        # else the moves failed half way: the directory stays for recover_staged
         raise
+    else:
+        shutil.rmtree(stage, ignore_errors=True)
     finally:
-        if handle is not None and not handle.closed:
-            handle.close()
-    shutil.rmtree(stage, ignore_errors=True)
+        if fd is not None:
+            os.close(fd)
 
 
 def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:

@@ -245,6 +245,10 @@ def _times(
             listed = ", ".join(f"row {r} {text[r]!r}" for r in rows[:_MAX_LISTED])
             problems.append(f"column {_DATETIME!r}: {listed} (expected 'YYYY-MM-DD HH:MM:SS')")
             return stamp, None, None
+    if ms is not None:
+        # A millisecond count past ~30 years is a damaged cell, not a time: its row gets none.
+        with np.errstate(invalid="ignore"):
+            ms = np.where(np.abs(ms) < 1e12, ms, np.nan)
     usable = stamp.notna().to_numpy() & (np.isfinite(ms) if ms is not None else True)
     if not usable.any():
         problems.append(
@@ -260,7 +264,10 @@ def _times(
     # which recording resumed.
     ns = stamp.to_numpy(dtype="datetime64[ns]").astype("int64")
     drift = (ns - np.round(np.where(usable, ms, 0) * 1e6).astype("int64")) / 1e9
-    reference = np.median(drift[usable])
+    # The lower median is one row's own drift, so at least that row agrees with it (the mean
+    # of the two middle rows of an even count may agree with neither).
+    ordered = np.sort(drift[usable])
+    reference = ordered[(len(ordered) - 1) // 2]
     mismatch = usable & (np.abs(drift - reference) > _CLOCK_TOLERANCE_S)
     first = int(np.flatnonzero(usable & ~mismatch)[0])
     base = stamp.iloc[first] - pd.Timedelta(milliseconds=float(ms[first]))

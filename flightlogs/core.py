@@ -10,10 +10,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from flightlogs.errors import FlightLogError
 from flightlogs.quality import reject_rows
 from flightlogs.schema import constant_strings, make_flights, make_samples
 
-__all__ = ["ParsedLog", "sha256_file", "to_tables"]
+__all__ = ["MAX_SAMPLES_PER_FLIGHT", "ParsedLog", "sha256_file", "to_tables"]
+
+#: Most records accepted in one flight: a day of flight at 200 Hz. Beyond it a "flight" is a
+#: concatenation, or a damaged count, and the row checks would hold gigabytes at once.
+MAX_SAMPLES_PER_FLIGHT = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,11 @@ def to_tables(
     sample_parts, flight_rows = [], []
     for log in parsed:
         fid = base + log.suffix
+        if len(log.rows) > MAX_SAMPLES_PER_FLIGHT:
+            raise FlightLogError(
+                f"{path}: flight {fid!r} has {len(log.rows)} records, more than the "
+                f"{MAX_SAMPLES_PER_FLIGHT} accepted for one flight (split the log)"
+            )
         kept, rejected = reject_rows(log.rows)
         kept, cleared = _clear_infinite(kept)
         kept = kept.assign(

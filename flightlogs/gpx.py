@@ -114,7 +114,8 @@ def parse_xml(data: bytes, path: Path | str, what: str) -> Element:
             f"{path}: {what} with a document type declaration (DTD/entities), refused: "
             "a track file needs none and they can make the parser read other files"
         ) from None
-    except safe_et.ParseError as exc:
+    except (safe_et.ParseError, LookupError, ValueError) as exc:
+        # (LookupError: the XML declaration names an encoding Python does not know)
         raise FlightLogError(f"{path}: not well-formed XML ({exc}); expected a {what}") from None
 
 
@@ -170,7 +171,7 @@ def read(path: Path) -> list[ParsedLog]:
     text = safe_xml_text(path, "GPX file")
     try:
         gpx = gpxpy.parse(text)
-    except gpxpy.gpx.GPXException as exc:
+    except (gpxpy.gpx.GPXException, ValueError, LookupError) as exc:
         raise FlightLogError(f"{path}: not a readable GPX file ({exc})") from None
     tracks = [t for t in gpx.tracks if any(s.points for s in t.segments)]
     if not tracks:

@@ -26,6 +26,9 @@ __all__ = [
 
 #: The format whose files already hold canonical tables (see :mod:`flightlogs.store`).
 STORE_FORMAT = "geoparquet_store"
+#: Largest flight-log file read (bytes): 24 hours of 50 Hz subtitles or 10 Hz CSV are a few
+#: hundred megabytes. A store, written by ``exposure ingest``, is bounded by its samples instead.
+MAX_LOG_BYTES = 4 * 1024**3
 
 
 def read_flight_log(
@@ -51,8 +54,9 @@ def read_flight_log(
     Raises
     ------
     FlightLogError
-        With the file name and what was wrong: missing or empty file, unknown format, no
-        position in any record, or a record that cannot be parsed.
+        With the file name and what was wrong: missing or empty file, unknown format, a file
+        larger than :data:`MAX_LOG_BYTES`, no position in any record, or a record that cannot
+        be parsed.
     """
     path = Path(path)
     if format is None:
@@ -63,6 +67,12 @@ def read_flight_log(
         )
     elif not path.is_file():
         raise FlightLogError(f"{path}: no such file")
+    size = path.stat().st_size
+    if format != STORE_FORMAT and size > MAX_LOG_BYTES:
+        raise FlightLogError(
+            f"{path}: {size} bytes, more than the {MAX_LOG_BYTES} accepted for one flight log "
+            "(split it into flights)"
+        )
     if format == STORE_FORMAT:
         if flight_id is not None:
             raise FlightLogError(

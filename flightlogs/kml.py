@@ -31,6 +31,7 @@ whatever its header says.
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
@@ -51,6 +52,13 @@ MAX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024
 MAX_MEMBERS = 10_000
 #: Largest expansion accepted for one entry: KML text deflates 5-30×, a zip bomb ~1000×.
 MAX_RATIO = 500
+
+#: What zipfile raises on a damaged archive: BadZipFile, but also an unknown member version
+#: (NotImplementedError), a truncated extra field (IndexError), a bad deflate stream, ...
+_ZIP_ERRORS = (
+    zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, NotImplementedError,
+    IndexError, RuntimeError, struct.error,
+)
 
 _GX = "{http://www.google.com/kml/ext/2.2}"
 _ROOT = re.compile(rb"<(?:\w+:)?kml[\s>]")
@@ -89,7 +97,7 @@ def _kmz_document(path: Path) -> bytes:
     """Return the main KML of a KMZ, read with the safety checks of the module notes."""
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except _ZIP_ERRORS as exc:
         raise FlightLogError(f"{path}: not a readable KMZ (zip) file ({exc})") from None
     with archive:
         entries = archive.infolist()
@@ -134,7 +142,7 @@ def _kmz_document(path: Path) -> bytes:
         try:
             with archive.open(main) as fh:
                 data = fh.read(MAX_UNCOMPRESSED_BYTES + 1)
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+        except _ZIP_ERRORS as exc:
             raise FlightLogError(f"{path}: {main.filename} cannot be unpacked ({exc})") from None
     if len(data) > MAX_UNCOMPRESSED_BYTES:
         raise FlightLogError(

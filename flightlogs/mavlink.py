@@ -61,9 +61,14 @@ a placeholder that cannot be mistaken for a real date (the notes say so).
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import re
+import sys
+import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -364,7 +369,8 @@ def gps_to_unix_us(week: np.ndarray, ms_of_week: np.ndarray) -> np.ndarray:
 def _times(us: np.ndarray) -> pd.Series:
     """UTC datetimes from microseconds since 1970 (NaN → NaT), exact to the microsecond."""
     us = np.asarray(us, dtype=float)
-    ok = np.isfinite(us)
+    # (beyond ±2.9e5 years a time cannot be held in nanoseconds: a damaged clock, not a date)
+    ok = np.isfinite(us) & (np.abs(us) < 9e15)
     ns = np.zeros(len(us), dtype="int64")
     # Whole microseconds first: float nanoseconds near 1.5e18 are only exact to 256 ns.
     ns[ok] = np.round(us[ok]).astype("int64") * 1000
@@ -925,6 +931,33 @@ def sniff_dataflash(head: bytes) -> bool:
     ] in (_DF_HEAD, _DF_HEAD[: len(head) - 89])
 
 
+@contextlib.contextmanager
+def _silenced() -> Iterator[Callable[[], bool]]:
+    """Keep what pymavlink prints about a damaged log off the terminal.
+
+    It prints from Python (to ``sys.stdout``/``sys.stderr``) and from its compiled indexer
+    (straight to file descriptors 1 and 2, one line per bad byte), so both levels are
+    redirected while it parses. Yields a function telling whether anything was printed.
+    """
+    chatter = io.StringIO()
+    printed = [False]
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    with tempfile.TemporaryFile() as sink:
+        saved = [os.dup(1), os.dup(2)]
+        try:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+            with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
+                yield lambda: printed[0]
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            printed[0] = bool(chatter.getvalue().strip()) or os.fstat(sink.fileno()).st_size > 0
+
+
 class _DataFlashReader(DFReader.DFReader_binary):
     """pymavlink's DataFlash reader that closes its file when the log cannot be parsed.
 
@@ -983,10 +1016,18 @@ def _collect_dataflash(path: Path) -> tuple[dict[str, dict[str, np.ndarray]], di
             if lacking:
                 missing.add(f"{name} without {', '.join(lacking)}")
                 continue
-            rows[name].append(
-                [float(getattr(msg, f)) for f in required]
-                + [float(getattr(msg, f)) if f in fields else np.nan for f in optional]
-            )
+            try:
+                values = [float(getattr(msg, f)) for f in required] + [
+                    float(getattr(msg, f)) if f in fields else np.nan for f in optional
+                ]
+            except (IndexError, ValueError, TypeError, AttributeError) as exc:
+                # A record whose bytes do not match its format definition (pymavlink decodes
+                # fields lazily, so the damage shows only here).
+                raise FlightLogError(
+                    f"{path}: DataFlash log damaged after {sum(map(len, rows.values()))} "
+                    f"messages ({name}: {exc})"
+                ) from None
+            rows[name].append(values)
     finally:
         reader.close_quietly()
     if missing and not any(rows[n] for n in ("GPS", "POS")):
@@ -1006,13 +1047,16 @@ def _collect_dataflash(path: Path) -> tuple[dict[str, dict[str, np.ndarray]], di
 
 def _dataflash_metadata(info: dict[str, list]) -> tuple[str | None, str | None]:
     """(drone_id, model) from the log's text messages and parameters."""
-    model = next(
-        (m.group(0) for msg in info["MSG"] if (m := _FIRMWARE.match(str(msg.Message)))), None
-    )
-    serial = next(
-        (msg.Value for msg in info["PARM"] if str(msg.Name) == "BRD_SERIAL_NUM" and msg.Value),
-        None,
-    )
+    # (a message whose format lacks the field, or holds a value that is no number, is a
+    # damaged record of the kind fuzzing finds: it names nothing)
+    texts = [str(getattr(msg, "Message", "")) for msg in info["MSG"]]
+    model = next((m.group(0) for text in texts if (m := _FIRMWARE.match(text))), None)
+    values = [
+        getattr(msg, "Value", None)
+        for msg in info["PARM"]
+        if str(getattr(msg, "Name", "")) == "BRD_SERIAL_NUM"
+    ]
+    serial = next((v for v in values if isinstance(v, int | float) and np.isfinite(v) and v), None)
     return (str(int(serial)) if serial else None), model
 
 
@@ -1035,10 +1079,13 @@ def read_dataflash(path: Path) -> list[ParsedLog]:
         If the file cannot be parsed, has no GPS or POS message, or no position with a fix.
     """
     path = Path(path)
-    tables, info = _collect_dataflash(path)
+    with _silenced() as printed:
+        tables, info = _collect_dataflash(path)
     gps = tables["GPS"]
     gps = _select(gps, ~(gps["I"] > 0))  # the first receiver; NaN: a layout without instances
     pos_table, notes = tables["POS"], []
+    if printed():
+        notes.append("the log is damaged in places; pymavlink skipped what it could not read")
     if not len(gps["TimeUS"]) and not len(pos_table["TimeUS"]):
         raise FlightLogError(
             f"{path}: DataFlash log without any GPS or POS message; the flight cannot be "

@@ -164,9 +164,19 @@ def _number(value: Any) -> float:
         return np.nan
 
 
+def _as_text(value: Any) -> str | None:
+    """Return a tag value as text: None when missing or not a scalar (true, [..], {..})."""
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    return str(value).replace("\x00", "").strip() or None
+
+
 def _vendor_model(
-    make: str | None, model: str | None, name: str | None
+    make: Any, model: Any, name: Any
 ) -> tuple[str | None, str | None]:
+    make, model, name = _as_text(make), _as_text(model), _as_text(name)
     make = (make or "").strip() or None
     model = (model or "").strip() or None
     vendor = "DJI" if make and make.upper().startswith("DJI") else make
@@ -237,30 +247,22 @@ def _exif_time(exif: Any, gps: dict[int, Any]) -> tuple[pd.Timestamp, str | None
 
 def _jpeg_record(path: Path) -> dict[str, Any]:
     """Read one JPEG's metadata into canonical fields plus ``_make``, ``_model``... extras."""
-    # Pillow warns (rather than fails) on a damaged EXIF directory; what it could read is
-    # kept and the damage noted, so that the warning never reaches the terminal as noise.
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            with Image.open(path) as image:
-                exif = image.getexif()
-                size = image.size
-                xmp_packet = image.info.get("xmp")
-            gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
-            ifd = exif.get_ifd(ExifTags.IFD.Exif)
-        except (
-            UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
-            SyntaxError, EOFError, struct.error,
-        ) as exc:
-            raise FlightLogError(f"{path}: not a readable JPEG ({exc})") from None
-    damage = sorted({str(w.message) for w in caught})
-    rec: dict[str, Any] = {
-        "capturing": True,
-        "notes": [f"damaged EXIF metadata ({'; '.join(damage)})"] if damage else [],
-    }
+    try:
+        with Image.open(path) as image:
+            exif = image.getexif()
+            size = image.size
+            xmp_packet = image.info.get("xmp")
+        gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+        ifd = exif.get_ifd(ExifTags.IFD.Exif)
+    except (
+        UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
+        SyntaxError, EOFError, struct.error,
+    ) as exc:
+        raise FlightLogError(f"{path}: not a readable JPEG ({exc})") from None
+    rec: dict[str, Any] = {"capturing": True, "notes": []}
 
     def degrees(value: Any, ref: Any, negative: str) -> float:
-        if not value or len(value) != 3:
+        if not isinstance(value, tuple | list) or len(value) != 3:
             return np.nan
         d, m, s = (_number(v) for v in value)
         sign = -1.0 if str(ref or "").strip().upper() == negative else 1.0
@@ -406,7 +408,23 @@ def _json_record(obj: dict[str, Any], path: Path) -> dict[str, Any]:
 
 def _records_of(path: Path, kind: str) -> list[dict[str, Any]]:
     if kind == "photo_jpeg":
-        return [_jpeg_record(path)]
+        # Pillow warns (rather than fails) on a damaged EXIF directory, and reads tags lazily,
+        # so its warnings can come from any look-up: what it could read is kept, the damage
+        # noted, and no warning reaches the terminal as noise.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                rec = _jpeg_record(path)
+            except (TypeError, ValueError, AttributeError, IndexError, KeyError, OverflowError,
+                    ZeroDivisionError) as exc:
+                # EXIF values of a type the tag never has (a damaged directory read as numbers)
+                raise FlightLogError(
+                    f"{path}: damaged EXIF metadata ({type(exc).__name__}: {exc})"
+                ) from None
+        damage = sorted({str(w.message) for w in caught})
+        if damage:
+            rec["notes"].insert(0, f"damaged EXIF metadata ({'; '.join(damage)})")
+        return [rec]
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -435,7 +453,7 @@ def _parsed(records: list[dict[str, Any]], kind: str) -> ParsedLog:
     first = records[0]
     vendor, model = _vendor_model(first.get("_make"), first.get("_model"), first.get("_name"))
     vendor = first.get("_vendor") or vendor
-    serial = first.get("_serial")
+    serial = _as_text(first.get("_serial"))
     return ParsedLog(
         rows=rows.drop(columns="height_ref", errors="ignore"),
         source_format=kind,

@@ -29,6 +29,7 @@ fresh ``RangeIndex``.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
 import uuid
@@ -40,6 +41,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pyproj
 import shapely
 from pyproj import CRS as ProjCRS
 
@@ -331,6 +333,9 @@ def _open(path: Path) -> tuple[pq.ParquetFile, dict[bytes, bytes]]:
 
 def _read_flights(blob: bytes) -> pd.DataFrame:
     table = pa.ipc.open_stream(pa.py_buffer(base64.b64decode(blob))).read_all()
+    # An IPC stream is taken as it is: damaged string offsets would abort the process in C++
+    # when read (found by fuzzing); a full check turns them into an ArrowInvalid here.
+    table.validate(full=True)
     return table.to_pandas()
 
 
@@ -339,6 +344,7 @@ def read_store(
     *,
     columns: Sequence[str] | None = None,
     flights: Iterable[str] | None = None,
+    points: bool = True,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Read a store written by :func:`write_store`.
 
@@ -351,11 +357,16 @@ def read_store(
         omitted.
     flights : iterable of str, optional
         Flight ids to read; only the row groups holding them are read. All when omitted.
+    points : bool
+        Build the samples' Point geometry. Without it the samples come as a plain DataFrame
+        (``lon``/``lat`` are there): ten million shapely points take about 3 GB, and the
+        engine works on the coordinate columns.
 
     Returns
     -------
     samples, flights : geopandas.GeoDataFrame
-        Equal to what was written (for the chosen flights and columns), with a RangeIndex.
+        Equal to what was written (for the chosen flights and columns), with a RangeIndex;
+        ``samples`` a pandas DataFrame without geometry when ``points`` is false.
 
     Raises
     ------
@@ -380,6 +391,40 @@ def read_store(
     (True, True)
     """
     path = Path(path)
+    try:
+        samples, flight_frame, lon, lat = _read_store(
+            path, columns=columns, flights=flights, points=points
+        )
+    except FlightLogError:
+        raise
+    except (
+        OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, pa.ArrowException,
+        shapely.errors.GEOSException, binascii.Error, pyproj.exceptions.CRSError,
+        SyntaxError,  # numpy parsing a dtype from the pandas metadata
+    ) as exc:
+        # A store is written by exposure ingest; one that fails to decode was damaged or
+        # altered since (json, base64, Arrow IPC, zstd and Parquet all raise their own way).
+        message = " ".join(str(exc).split())[:200]
+        raise FlightLogError(
+            f"{path}: a damaged store ({type(exc).__name__}: {message}); write it again "
+            "with exposure ingest"
+        ) from None
+    off = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
+    if "time" in samples:
+        off |= samples["time"].isna().to_numpy()
+    if off.any():
+        first = int(np.flatnonzero(off)[0])
+        raise FlightLogError(
+            f"{path}: a damaged store: {int(off.sum())} samples without a valid position or "
+            f"time (first: row {first}, lon={lon[first]}, lat={lat[first]}); write it again "
+            "with exposure ingest"
+        )
+    return samples, flight_frame
+
+
+def _read_store(
+    path: Path, *, columns: Sequence[str] | None, flights: Iterable[str] | None, points: bool
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, np.ndarray, np.ndarray]:
     parquet, metadata = _open(path)
     flight_table = _read_flights(metadata[_KEY_FLIGHTS])
     names = [n for n in parquet.schema_arrow.names if n != "geometry"]
@@ -408,14 +453,16 @@ def read_store(
         flight_table = flight_table.reset_index(drop=True)
     layout = json.loads(metadata[_KEY_COLUMNS])
     from_lonlat = bool(layout.get("points_from_lonlat"))
-    extra = [] if from_lonlat else ["geometry"]
+    extra = [] if from_lonlat or not points else ["geometry"]
     needed = list(dict.fromkeys([*wanted, "flight_id", "lon", "lat", *extra]))
     table = (
         parquet.read_row_groups(groups, columns=needed)
         if groups
         else (parquet.schema_arrow.empty_table().select(needed))
     )
-    frame = table.to_pandas(split_blocks=True)
+    # (self_destruct frees each Arrow column once converted: a lower peak for big stores)
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
     if flights is not None:
         frame = frame[frame["flight_id"].isin(chosen_set)].reset_index(drop=True)
     lon, lat = frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float)
@@ -430,15 +477,18 @@ def read_store(
     flight_table[f_geometry] = gpd.GeoSeries(tracks, index=flight_table.index, crs=crs)
     flight_frame = gpd.GeoDataFrame(flight_table[layout["flights"]], geometry=f_geometry, crs=crs)
     s_geometry = layout["samples_geometry"]
-    points = shapely.points(lon, lat) if from_lonlat else shapely.from_wkb(frame.pop("geometry"))
-    keep = set(wanted) | {s_geometry}
+    keep = set(wanted) | ({s_geometry} if points else set())
     order = [c for c in layout["samples"] if c in keep]
+    if not points:
+        frame = frame.drop(columns=[c for c in frame.columns if c not in keep])
+        return (frame if list(frame.columns) == order else frame[order]), flight_frame, lon, lat
+    geometry = shapely.points(lon, lat) if from_lonlat else shapely.from_wkb(frame.pop("geometry"))
     frame = frame.drop(columns=[c for c in frame.columns if c not in keep])
-    frame[s_geometry] = gpd.GeoSeries(points, index=frame.index, crs=crs)
+    frame[s_geometry] = gpd.GeoSeries(geometry, index=frame.index, crs=crs)
     if list(frame.columns) != order:
         frame = frame[order]
     samples = gpd.GeoDataFrame(frame, geometry=s_geometry, crs=crs, copy=False)
-    return samples, flight_frame
+    return samples, flight_frame, lon, lat
 
 
 def _crs(metadata: dict[bytes, bytes]) -> ProjCRS:

@@ -38,7 +38,10 @@ Decisions, also written into each flight's ``notes``:
 
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -128,8 +131,14 @@ def read(path: Path) -> list[ParsedLog]:
     except OSError as exc:
         raise FlightLogError(f"{path}: cannot be opened ({exc.strerror})") from None
     try:
-        with fh:
-            ulog = ULog(fh, list(_TOPICS))
+        # pyulog prints what it finds damaged; the flight's notes say so instead (below).
+        with fh, contextlib.redirect_stdout(io.StringIO()):
+            ulog = ULog(_Bounded(fh, path.stat().st_size), list(_TOPICS))
+    except _Runaway:
+        raise FlightLogError(
+            f"{path}: a damaged PX4 ULog that its parser (pyulog) re-reads without end; "
+            "refused"
+        ) from None
     except Exception as exc:  # pyulog reports damaged files with many exception types
         # (a damaged message size makes it seek before the start: an OSError, not I/O trouble)
         raise FlightLogError(f"{path}: not a readable PX4 ULog ({exc})") from None
@@ -142,6 +151,39 @@ def read(path: Path) -> list[ParsedLog]:
     if ulog.file_corruption:
         log.notes.append("the file is damaged in places; pyulog skipped what it could not read")
     return [log]
+
+
+class _Runaway(RuntimeError):
+    """pyulog read far more than the file holds: it is going round in circles."""
+
+
+class _Bounded:
+    """A read-only file that stops a parser reading it far more than once.
+
+    On some damaged files pyulog seeks back by a message size it could not read at the end of
+    the file and reads the same bytes again without end; a normal parse reads each byte about
+    once, so eight times the file is a safe budget (in bytes, and in calls for tiny reads).
+    """
+
+    def __init__(self, raw: BinaryIO, size: int) -> None:
+        self._raw = raw
+        self._budget = 8 * size + (1 << 20)
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._raw.read(n)
+        self._budget -= max(len(data), 64)
+        if self._budget < 0:
+            raise _Runaway
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def close(self) -> None:
+        self._raw.close()
 
 
 def _gps_fields(table: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

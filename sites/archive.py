@@ -13,7 +13,9 @@ hostile or broken archive is refused with a clear message instead of filling mem
 
 from __future__ import annotations
 
+import struct
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from sites.errors import SiteDataError
@@ -31,6 +33,12 @@ __all__ = [
 MAX_MEMBERS = 10_000
 MAX_UNCOMPRESSED_BYTES = 2 * 1024**3
 MAX_RATIO = 1_000
+#: What Python's zipfile raises on a damaged archive, besides BadZipFile: a member of an
+#: unknown version or compression, a truncated extra field, a damaged deflate stream, ...
+_ZIP_ERRORS = (
+    zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, NotImplementedError,
+    IndexError, RuntimeError, struct.error,
+)
 
 
 def list_members(path: Path) -> list[str]:
@@ -64,7 +72,7 @@ def list_members(path: Path) -> list[str]:
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except _ZIP_ERRORS as exc:
         raise SiteDataError(f"{path}: not a readable zip archive ({exc})") from None
     problems = []
     if len(infos) > MAX_MEMBERS:
@@ -87,7 +95,8 @@ def list_members(path: Path) -> list[str]:
             )
     if problems:
         raise SiteDataError(f"{path}: " + "; ".join(problems))
-    return [i.filename for i in infos if not i.is_dir()]
+    # (ZipInfo.is_dir fails on an empty member name; a directory's name ends with "/")
+    return [i.filename for i in infos if not i.filename.endswith("/")]
 
 
 def read_member(path: Path, member: str, *, max_bytes: int = 512 * 1024**2) -> bytes:
@@ -117,7 +126,7 @@ def read_member(path: Path, member: str, *, max_bytes: int = 512 * 1024**2) -> b
             data = stream.read(max_bytes + 1)
     except KeyError:
         raise SiteDataError(f"{path}: no member {member!r}") from None
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except _ZIP_ERRORS as exc:
         raise SiteDataError(f"{path}: cannot read member {member!r} ({exc})") from None
     if len(data) > max_bytes:
         raise SiteDataError(
@@ -139,7 +148,7 @@ def read_head(path: Path, member: str, size: int = 1 << 20) -> bytes:
             return stream.read(size)
     except KeyError:
         raise SiteDataError(f"{path}: no member {member!r}") from None
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except _ZIP_ERRORS as exc:
         raise SiteDataError(f"{path}: cannot read member {member!r} ({exc})") from None
 
 

@@ -21,8 +21,9 @@ same rules:
   ``"empty geometry"``, ``"no polygonal part"`` (a collection of points or lines),
   ``"degenerate polygon"`` (nothing with an area is left after repair), ``"coordinates out of
   range"`` (a latitude beyond ±90°, a longitude beyond ±360°, or a coordinate that is NaN or
-  infinite) or ``"no usable radius"`` (a point or line whose radius is missing, zero, negative
-  or larger than :data:`MAX_RADIUS_M`).
+  infinite), ``"more than 1000000 vertices"`` (:data:`MAX_VERTICES`) or ``"no usable
+  radius"`` (a point or line whose radius is missing, zero, negative or larger than
+  :data:`MAX_RADIUS_M`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import shapely
 
 __all__ = [
     "MAX_RADIUS_M",
+    "MAX_VERTICES",
     "N_VERTICES",
     "SitePolygons",
     "buffer_metric",
@@ -46,6 +48,9 @@ __all__ = [
 
 #: Vertices of the polygon that stands for a circle.
 N_VERTICES = 64
+#: Most vertices accepted in one site: a detailed base boundary has thousands, a coastline
+#: relation hundreds of thousands; beyond this a "site" costs seconds per footprint to test.
+MAX_VERTICES = 1_000_000
 #: Largest radius (m) of a point or line buffer: a wider "site" is a data error (a radius in the
 #: wrong unit), and a geodesic circle past a quarter of the globe no longer encloses its centre.
 MAX_RADIUS_M = 1_000_000.0
@@ -349,7 +354,10 @@ def to_site_polygons(geoms: npt.ArrayLike, radius_m: npt.ArrayLike) -> SitePolyg
     reason[empty] = "empty geometry"
     off_earth = _off_earth(geoms, missing | empty)
     reason[off_earth] = "coordinates out of range"
-    kind = np.where(missing | empty | off_earth, -1, shapely.get_type_id(geoms))
+    too_big = np.zeros(n, dtype=bool)
+    too_big[~missing] = shapely.get_num_coordinates(geoms[~missing]) > MAX_VERTICES
+    reason[too_big] = f"more than {MAX_VERTICES} vertices"
+    kind = np.where(missing | empty | off_earth | too_big, -1, shapely.get_type_id(geoms))
     needs_radius = np.isin(kind, [_POINT, _LINESTRING, _LINEARRING, _MULTIPOINT, _MULTILINESTRING])
     no_radius = needs_radius & ~(np.isfinite(radius) & (radius > 0) & (radius <= MAX_RADIUS_M))
     reason[no_radius] = "no usable radius"

@@ -366,7 +366,8 @@ def _volume_row(zone: Mapping[str, Any], vol: Mapping[str, Any]) -> dict[str, An
         return row
     try:
         row["geometry"] = shapely.geometry.shape(projection)
-    except (KeyError, TypeError, ValueError, IndexError, shapely.errors.GEOSException):
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError,
+            shapely.errors.ShapelyError):
         row["reason"] = "unreadable geometry"
     return row
 
@@ -464,8 +465,8 @@ def read_geozones(
             # that is a list of lists) is rejected on its own; the file's other zones stay.
             ident = str(zone.get("identifier") or f"{path.stem}-{k + 1}")
             rows.append({"ident": ident, "site_id": f"geozone:{ident}", "name": ident,
-                         "texts": "", "authority": "", "reasons": [],
-                         "reason": "unreadable zone fields"})
+                         "texts": "", "authority": "", "reasons": [], "geometry": None,
+                         "circle": None, "reason": "unreadable zone fields"})
     table = pd.DataFrame(rows, columns=list(_ROW_COLUMNS))
     return _to_sites(table, path=path, label=label, sensitivity=sensitivity)
 

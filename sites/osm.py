@@ -195,9 +195,12 @@ def read_osm(
     keep = category.notna().to_numpy()
     geometry = np.full(n, None, dtype=object)
     reason = np.full(n, None, dtype=object)
-    _node_geometry(extract, kinds, keep, geometry)
-    _way_geometry(extract, kinds, keep, geometry, reason)
-    _relation_geometry(extract, kinds, keep, geometry, reason)
+    # A NaN coordinate makes shapely warn while building; the site is then rejected with
+    # "coordinates out of range" (sites.geometry), which says it better.
+    with np.errstate(invalid="ignore"):
+        _node_geometry(extract, kinds, keep, geometry)
+        _way_geometry(extract, kinds, keep, geometry, reason)
+        _relation_geometry(extract, kinds, keep, geometry, reason)
 
     sel = np.flatnonzero(keep)
     category = category.iloc[sel].reset_index(drop=True)
@@ -250,7 +253,8 @@ def _xml_events(path: Path) -> Iterator[ET.Element]:
     try:
         for _, element in DET.iterparse(path, events=("end",), forbid_dtd=True):
             yield element
-    except (defusedxml.DefusedXmlException, ET.ParseError) as exc:
+    except (defusedxml.DefusedXmlException, ET.ParseError, LookupError, ValueError) as exc:
+        # (LookupError: an encoding the XML declaration names and Python does not know)
         raise SiteDataError(f"{path}: refused or unreadable OSM XML ({exc})") from None
 
 
@@ -367,6 +371,9 @@ def _node_geometry(
 def _node_lookup(extract: _Extract) -> tuple[pd.Index, npt.NDArray[np.float64]]:
     index = pd.Index(np.asarray(extract.node_id, dtype=np.int64))
     xy = np.column_stack([extract.node_lon, extract.node_lat]).astype(float).reshape(-1, 2)
+    if not index.is_unique:  # a node listed twice (merged extracts): its first entry counts
+        first = ~index.duplicated(keep="first")
+        index, xy = index[first], xy[first]
     return index, xy
 
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from os import PathLike
@@ -53,6 +54,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyogrio
 import pyogrio.errors
+import pyproj
 import shapely
 
 from sites.archive import list_members, read_head, vsizip_path
@@ -78,6 +80,12 @@ _PYOGRIO_ERRORS = (
     pyogrio.errors.GeometryError,
     pyogrio.errors.CRSError,
     OSError,
+    # a damaged file: text fields that are not in their declared encoding, rings that GDAL
+    # passes on unclosed
+    UnicodeDecodeError,
+    shapely.errors.GEOSException,
+    # pyogrio's get_crs fails this way on a damaged .prj (found by fuzzing)
+    UnboundLocalError,
 )
 _OSM_REF = re.compile(r"(node|way|relation)/\d+")
 _FORMATS = (
@@ -184,7 +192,13 @@ def read_sites(
             f"{where}: no CRS (expected one in the file, e.g. EPSG:4326 in a .prj or the "
             "GeoPackage layer's SRS); refusing to guess"
         )
-    raw = raw.to_crs("EPSG:4326")
+    try:
+        raw = raw.to_crs("EPSG:4326")
+    except (pyproj.exceptions.ProjError, pyproj.exceptions.CRSError, ValueError) as exc:
+        raise SiteDataError(
+            f"{where}: its CRS cannot be converted to EPSG:4326 ({_one_line(exc)[:150]}); "
+            "expected a CRS PROJ can convert (is the .prj damaged?)"
+        ) from None
     fields = [c for c in raw.columns if c != raw.geometry.name]
     known = next((k for k in _KNOWN_SOURCES if set(k.fields) <= set(fields)), None)
     problems: list[str] = []
@@ -237,13 +251,16 @@ def read_sites(
         if col in fields:
             records[col] = raw[col].reset_index(drop=True)
     hint = f"they come from field {id_col!r}; choose another with id_field=" if id_col else ""
-    return build_sites(
+    built = build_sites(
         records,
         np.asarray(raw.geometry.array, dtype=object),
         path=where,
         problems=problems,
         id_hint=hint,
     )
+    if raw.attrs.get("gdal_warnings"):
+        built.attrs["read_report"]["warnings"] = raw.attrs["gdal_warnings"][:20]
+    return built
 
 
 def _read_vector(
@@ -280,6 +297,19 @@ def _read_vector(
     if suffix == ".kml":
         with path.open("rb") as handle:
             _refuse_xml_declarations(path, handle.read(65536))
+    # GDAL reports what it could not read (a geometry of an unknown type, a coordinate with
+    # one dimension) as warnings and reads on; they are kept for the read report rather than
+    # printed, and the features concerned are rejected by reason ("missing geometry").
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame, labels = _read_layers(path, source, name, layer=layer, kml=kml)
+    frame.attrs["gdal_warnings"] = sorted({str(w.message) for w in caught})
+    return frame, labels
+
+
+def _read_layers(
+    path: Path, source: str, name: str, *, layer: str | None, kml: bool
+) -> tuple[gpd.GeoDataFrame, list[str]]:
     try:
         layers = pyogrio.list_layers(source)
         names = [str(n) for n in layers[:, 0]]

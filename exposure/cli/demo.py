@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -46,7 +47,10 @@ def demo(
                 else:
                     write_airdata_csv(tracks[row.flight_id], log_dir / f"{row.flight_id}.csv")
             fleet_path = out / "fleet.csv"
-            fleet.drop(columns="log_format").to_csv(fleet_path, index=False)
+            # Written whole, then renamed: a killed demo never leaves half a fleet file.
+            partial = out / ".fleet.csv.partial"
+            fleet.drop(columns="log_format").to_csv(partial, index=False)
+            os.replace(partial, fleet_path)
         with stage(progress, "Reading flight logs"):
             samples, flights = flightlogs.read_flight_logs([log_dir])
             flights = flightlogs.apply_fleet(flights, flightlogs.read_fleet(fleet_path))

@@ -33,7 +33,7 @@ from exposure.output import staged_outputs, write_table
 from exposure.replacement import plan_replacement
 from exposure.scenario import Scenario, WhatIf, load_scenario, load_what_if
 
-__all__ = ["LEAK_OUTPUTS", "leaks_cmd", "print_leak_summary", "run_leaks"]
+__all__ = ["LEAK_OUTPUTS", "MAX_DRAW_BYTES", "leaks_cmd", "print_leak_summary", "run_leaks"]
 
 #: Files ``exposure leaks`` writes (``what_if.csv`` only with ``--what-if``, ``receivers.gpkg``
 #: only when the scenario lists receivers; ``map.html`` is redrawn).
@@ -130,6 +130,10 @@ def _render_map(result_dir: Path, result: LeakResult, plan: pd.DataFrame, receiv
         raise ExposureError(f"{result_dir}: the map could not be redrawn ({exc})") from None
 
 
+#: Memory (bytes) the per-draw tables of the leak simulation may take: draws × sites × 12.
+MAX_DRAW_BYTES = 2_000_000_000
+
+
 def run_leaks(
     result_dir: Path,
     *,
@@ -170,6 +174,14 @@ def run_leaks(
             raise ExposureError("\n".join(problems))
         zones = _read_zones(what_ifs)
         inputs = _read_inputs(result_dir)
+        # The simulation holds three float32 values per draw and site (exposure.leaks).
+        n_sites = max(len(inputs["sites"]), 1)
+        if draws * n_sites * 12 > MAX_DRAW_BYTES:
+            raise ExposureError(
+                f"--draws {draws}: {draws} draws of {n_sites} sites need about "
+                f"{draws * n_sites * 12 / 1e9:.1f} GB, more than the {MAX_DRAW_BYTES / 1e9:g} GB "
+                f"accepted; use at most {MAX_DRAW_BYTES // (12 * n_sites)} draws"
+            )
     with stage(progress, f"Simulating leaks ({draws} draws)"):
         result = simulate_leaks(
             inputs["passes"], inputs["flights"], inputs["sites"], inputs["coverage"],
