@@ -1,12 +1,17 @@
 """The exposure engine: samples × sites → passes and per-site metrics.
 
-How a site comes to be "in view" here (potential mode, DESIGN 4.6): a sample sees a site when
-the slant range from the drone to the nearest point of the site is within the drone's reach
-``R_max = min(max_range_m, horizon distance, range at which NIIRS falls below useful_niirs)``,
-whatever the camera's actual pointing. Resolution is rated at the camera's longest focal length
-(the worst case: the operator or a compromised app could zoom). Coverage assumes a camera looking
-straight down at its widest focal length and counts the share of the site's grid cells that fell
-inside at least one nadir footprint.
+How a site comes to be "in view" (DESIGN 4.6), with the reach of a sample
+``R_max = min(max_range_m, horizon distance, range at which NIIRS falls below useful_niirs)``:
+
+- observed (the log has the camera pose): the camera's footprint, border rays met with the
+  ground and clipped at ``R_max``, touches the site; range and resolution are taken at the
+  nearest imaged point of the site, at the logged focal length (the widest when none is logged);
+- potential (no pose, or ``mode="potential"``): any part of the site lies within ``R_max``,
+  whatever the camera pointed at; resolution at the camera's longest focal length (the operator
+  or a compromised app could zoom).
+
+Coverage is the share of the site's grid cells inside at least one footprint (observed) or
+within reach (potential), keeping the best weighted GSD per cell.
 
 Time in view: every sample stands for half the gap to each neighbouring sample of its flight,
 each gap capped at ``max_sample_gap_s`` (a gap of minutes in a log is not time in view); split
