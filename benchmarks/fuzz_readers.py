@@ -4,7 +4,7 @@ Each reader (PX4 ULog, MAVLink tlog, ArduPilot DataFlash, the GeoParquet store, 
 zipped Shapefile, KMZ as a flight log and as a site file) is fed mutated copies of valid files
 for ``--seconds`` seconds, by one of two engines:
 
-``atheris`` (the default when installed: ``pip install atheris``, the ``fuzz`` extra)
+``atheris`` (the default when installed: the ``fuzz`` extra, ``pip install -e '.[fuzz]'``)
     Coverage-guided: libFuzzer mutates the seeds and keeps the inputs that reach new lines of
     the readers and of the libraries they call (pyulog, pymavlink, gpxpy, ... are
     instrumented).

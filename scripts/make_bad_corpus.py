@@ -1114,6 +1114,10 @@ def geozone_cases() -> Iterator[Case]:
                  _ed269(good, {**_ed269_zone(horizontalProjection=neg), "identifier": "Z2"}),
                  "a good zone and a circle with a negative radius", read=2, kept=1,
                  rejected={"no usable radius": 1})
+    yield _sites(d + "ed269-reason-a-number.json",
+                 _ed269(good, {**_ed269_zone(), "identifier": "Z3", "reason": 5}),
+                 "a zone whose reason list is a number, beside a good one (found by fuzzing: "
+                 "once a crash)", read=2, kept=1, rejected={"unreadable zone fields": 1})
     yield _err(d + "ed269-zero-radius.json",
                _ed269(_ed269_zone(horizontalProjection={**circle, "radius": 0})),
                "no usable radius", "a circle of radius 0", "sites")
