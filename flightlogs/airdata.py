@@ -146,14 +146,14 @@ def _header(path: Path) -> list[str] | None:
 
 
 def _read_table_fast(path: Path) -> dict[str, pd.Series] | None:
-    """Stream the used columns with pyarrow's CSV reader; None when the careful path is needed.
+    """Read the used columns with pyarrow's CSV reader; None when the careful path is needed.
 
-    This is the path every well-formed export takes: numbers and dates are converted while the
-    file is read in 1 MiB blocks (small blocks stay in the processor caches and were the fastest
-    in ``benchmarks/bench_ingest.py``), and only the columns used are kept, so memory holds the
-    result and one block. Anything unexpected (a cell that is not a number, a quoted header, a
-    date with a time zone) returns None and the file is read again by :func:`_read_table`, whose
-    messages name every bad cell.
+    This is the path every well-formed export takes: the file is parsed in 4 MiB blocks on all
+    cores, numbers and dates are converted while it is read, and only the columns used are
+    kept, so memory holds those columns and the blocks in flight. Each column becomes one
+    NumPy array at the end, made once (nulls as NaN/NaT) and not copied afterwards. Anything
+    unexpected (a cell that is not a number, a quoted header, a date with a time zone) returns
+    None and the file is read again by :func:`_read_table`, whose messages name every bad cell.
     """
     header = _header(path)
     if header is None or any('"' in name for name in header):
@@ -169,36 +169,38 @@ def _read_table_fast(path: Path) -> dict[str, pd.Series] | None:
         if raw.strip() == _DATETIME:
             types[raw] = pa.timestamp("ms")
     try:
-        reader = pacsv.open_csv(
+        table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=1 << 20),
+            read_options=pacsv.ReadOptions(block_size=1 << 22),
             # Blank lines become rows of nulls, so that row numbers still match the file.
             parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 include_columns=wanted, column_types=types, timestamp_parsers=[pacsv.ISO8601]
             ),
         )
-        columns: dict[str, list[pa.Array]] = {raw: [] for raw in wanted}
-        for batch in reader:
-            for raw, array in zip(batch.schema.names, batch.columns, strict=True):
-                columns[raw].append(array)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, ValueError):
         return None
-    # One conversion per column: Arrow joins the blocks' arrays and fills nulls with NaN/NaT.
-    data = {
-        raw.strip(): pa.chunked_array(parts, type=types[raw]).to_numpy()
-        for raw, parts in columns.items()
-    }
-    n = len(next(iter(data.values())))
-    # Rows with none of the used cells filled (blank lines) are not records.
-    empty = np.logical_and.reduce([pd.isna(values) for values in data.values()])
-    index = pd.RangeIndex(2, n + 2)
-    if empty.any():
+    columns = {raw.strip(): table.column(raw) for raw in wanted}
+    del table
+    # Rows with none of the used cells filled (blank lines) are not records; a column without
+    # nulls tells at once that there are none.
+    empty = None
+    if all(column.null_count for column in columns.values()):
+        empty = np.logical_and.reduce(
+            [column.is_null().to_numpy(zero_copy_only=False) for column in columns.values()]
+        )
+    data = {}
+    for name in list(columns):
+        data[name] = columns.pop(name).to_numpy()  # frees each Arrow column once converted
+    index = pd.RangeIndex(2, len(next(iter(data.values()))) + 2)
+    if empty is not None and empty.any():
         index = index[~empty]
         data = {name: values[~empty] for name, values in data.items()}
     # One Series per column, sharing the index: a DataFrame would copy them all into one block.
-    return {name: pd.Series(values, index=index, name=name, copy=False)
-            for name, values in data.items()}
+    return {
+        name: pd.Series(values, index=index, name=name, copy=False)
+        for name, values in data.items()
+    }
 
 
 def _read_table(path: Path) -> dict[str, pd.Series]:
@@ -235,7 +237,9 @@ def _times(
     (None without a millisecond column): see :func:`read`.
     """
     if pd.api.types.is_datetime64_any_dtype(raw):
-        stamp = raw.dt.tz_localize("UTC") if raw.dt.tz is None else raw.dt.tz_convert("UTC")
+        # A naive column (the fast path's) is UTC already: it is localised only when its own
+        # stamps are returned, which the millisecond path does not need.
+        stamp = None if raw.dt.tz is None else raw.dt.tz_convert("UTC")
     else:
         text = raw.astype("string").str.strip()
         stamp = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
@@ -245,35 +249,49 @@ def _times(
             listed = ", ".join(f"row {r} {text[r]!r}" for r in rows[:_MAX_LISTED])
             problems.append(f"column {_DATETIME!r}: {listed} (expected 'YYYY-MM-DD HH:MM:SS')")
             return stamp, None, None
+    dated = raw if stamp is None else stamp
     if ms is not None:
         # A millisecond count past ~30 years is a damaged cell, not a time: its row gets none.
-        with np.errstate(invalid="ignore"):
-            ms = np.where(np.abs(ms) < 1e12, ms, np.nan)
-    usable = stamp.notna().to_numpy() & (np.isfinite(ms) if ms is not None else True)
-    if not usable.any():
-        problems.append(
-            f"column {_DATETIME!r} has no date in any row (expected 'YYYY-MM-DD HH:MM:SS')"
-        )
-        return stamp, None, None
-    if ms is None:
+        far = np.abs(ms) >= 1e12
+        if far.any():
+            ms = np.where(far, np.nan, ms)
+    has_ms = np.isfinite(ms) if ms is not None else True
+    usable = dated.notna().to_numpy() & has_ms
+    if not usable.any() or ms is None:
+        if stamp is None:
+            stamp = raw.dt.tz_localize("UTC")
+        if not usable.any():
+            problems.append(
+                f"column {_DATETIME!r} has no date in any row (expected 'YYYY-MM-DD HH:MM:SS')"
+            )
+            return stamp, None, None
         note = f"{_DATETIME} has whole seconds and there is no time(millisecond) column"
         return stamp, note, None
     # Each row's wall clock minus its flight clock is constant up to the 1 s truncation of
     # datetime(utc); a row more than 2 s off the median carries a stamp from another moment.
     # Real exports have them: the last row before a recording gap is stamped with the time at
-    # which recording resumed.
-    ns = stamp.to_numpy(dtype="datetime64[ns]").astype("int64")
-    drift = (ns - np.round(np.where(usable, ms, 0) * 1e6).astype("int64")) / 1e9
+    # which recording resumed. All in integer nanoseconds; rows that are not usable hold
+    # meaningless values that the masks leave out.
+    ns = dated.to_numpy(dtype="datetime64[ns]").view("int64")
+    offset = ms * 1e6
+    np.round(offset, out=offset)
+    with np.errstate(invalid="ignore"):
+        offset = offset.astype("int64")
+    drift = ns - offset
     # The lower median is one row's own drift, so at least that row agrees with it (the mean
     # of the two middle rows of an even count may agree with neither).
-    ordered = np.sort(drift[usable])
-    reference = ordered[(len(ordered) - 1) // 2]
-    mismatch = usable & (np.abs(drift - reference) > _CLOCK_TOLERANCE_S)
+    ordered = drift[usable]
+    middle = (len(ordered) - 1) // 2
+    reference = np.partition(ordered, middle)[middle]
+    drift -= reference
+    mismatch = usable & (np.abs(drift) > round(_CLOCK_TOLERANCE_S * 1e9))
+    del drift, ordered
     first = int(np.flatnonzero(usable & ~mismatch)[0])
-    base = stamp.iloc[first] - pd.Timedelta(milliseconds=float(ms[first]))
-    offsets = pd.to_timedelta(ms, unit="ms")
+    offset += ns[first] - offset[first]
+    offset[~has_ms] = np.iinfo(np.int64).min  # NaT
+    times = pd.DatetimeIndex(offset.view("datetime64[ns]"), tz="UTC")
     return (
-        pd.Series(base + offsets, index=raw.index),
+        pd.Series(times.array, index=raw.index, copy=False),
         f"times are {_DATETIME} of row {raw.index[first]} (whole seconds) plus "
         "time(millisecond): absolute times may be up to 1 s early",
         mismatch,
@@ -334,31 +352,41 @@ def read(path: Path) -> list[ParsedLog]:
         raise FlightLogError(f"{path}: the AirData CSV has a header but no rows")
 
     problems: list[str] = []
-    rows = pd.DataFrame(index=index)
+    # Columns are gathered first and put into one frame without copying (adding them to a frame
+    # one by one copies each).
+    columns: dict[str, object] = {}
     for column, name in _PLAIN_COLUMNS.items():
         if column in present and name not in ("is_photo", "is_video"):
-            rows[name] = _numbers(table[column], column, problems)
+            columns[name] = _numbers(table[column], column, problems)
     for column, (name, factor) in _UNIT_COLUMNS.items():
         if column in present:
-            rows[name] = _numbers(table[column], column, problems) * factor
+            values = _numbers(table[column], column, problems)
+            if values.flags.writeable:
+                # Only this function holds the array (pandas hands out views of its own data
+                # read-only), so it is scaled in place rather than copied.
+                values *= factor
+            else:
+                values = values * factor
+            columns[name] = values
     flags = [_flags(table[c], c, problems) for c in ("isPhoto", "isVideo") if c in present]
     if flags:
         # Kleene logic: a set flag means capturing even when the other flag is empty.
-        rows["capturing"] = flags[0] | flags[1] if len(flags) == 2 else flags[0]
-    ms = rows.pop("ms").to_numpy() if "ms" in rows else None
+        columns["capturing"] = (flags[0] | flags[1] if len(flags) == 2 else flags[0]).array
+    ms = columns.pop("ms", None)
     time, time_note, mismatch = _times(table[_DATETIME], ms, problems)
     if problems:
         raise FlightLogError(f"{path}: " + "; ".join(problems))
 
-    if not (np.isfinite(rows["lat"]) & np.isfinite(rows["lon"])).any():
+    if not (np.isfinite(columns["lat"]) & np.isfinite(columns["lon"])).any():
         raise FlightLogError(
-            f"{path}: none of the {len(rows)} rows has both a latitude and a longitude "
+            f"{path}: none of the {len(index)} rows has both a latitude and a longitude "
             "(expected decimal degrees in 'latitude' and 'longitude')"
         )
-    rows["time"] = time
-    rows["source_row"] = rows.index.to_numpy(dtype="int64")
+    columns["time"] = time.array
+    columns["source_row"] = index.to_numpy(dtype="int64")
     if mismatch is not None and mismatch.any():
-        rows[READER_REASON] = np.where(mismatch, "clock_mismatch", None)
+        columns[READER_REASON] = np.where(mismatch, "clock_mismatch", None)
+    rows = pd.DataFrame(columns, index=index, copy=False)
     notes = [n for n in (time_note,) if n]
     has_height = "height_agl_m" in rows
     if has_height:

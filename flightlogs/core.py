@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,7 +113,7 @@ def to_tables(
     *,
     path: str | Path,
     flight_id: str | None = None,
-    sha256: str | None = None,
+    sha256: str | Future[str] | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Reject bad rows and build the canonical samples and flights tables for one file.
 
@@ -124,8 +125,9 @@ def to_tables(
         The file, for provenance (path and SHA-256).
     flight_id : str, optional
         Flight id to use instead of the file's stem.
-    sha256 : str, optional
-        The file's SHA-256 when the caller already has it (computed here otherwise).
+    sha256 : str or concurrent.futures.Future, optional
+        The file's SHA-256 when the caller already has it, or is computing it in another
+        thread (awaited only when the flights table is made); computed here otherwise.
 
     Returns
     -------
@@ -133,7 +135,6 @@ def to_tables(
         The canonical tables (see :mod:`flightlogs.schema`).
     """
     path = Path(path)
-    digest = sha256 or sha256_file(path)
     base = flight_id or path.stem
     sample_parts, flight_rows = [], []
     for log in parsed:
@@ -159,7 +160,6 @@ def to_tables(
                 "camera": log.camera,
                 "source_path": str(path),
                 "source_format": log.source_format,
-                "sha256": digest,
                 "n_read": len(log.rows),
                 "n_samples": len(kept),
                 "n_rejected": sum(rejected.values()),
@@ -168,6 +168,12 @@ def to_tables(
                 "notes": "; ".join([*log.notes, *cleared]) or None,
             }
         )
+    if isinstance(sha256, Future):
+        digest = sha256.result()
+    else:
+        digest = sha256 or sha256_file(path)
+    for row in flight_rows:
+        row["sha256"] = digest
     samples = pd.concat(sample_parts, ignore_index=True)
     samples = gpd.GeoDataFrame(samples, geometry="geometry", crs=sample_parts[0].crs)
     flights = make_flights(pd.DataFrame(flight_rows), samples=samples, source=str(path))

@@ -80,11 +80,13 @@ def read_flight_log(
                 "cannot rename them"
             )
         return read_store(path)
-    # Hashing a large log takes seconds; hashlib releases the GIL, so it overlaps the parsing.
+    parsed = FORMATS[format](path)
+    # Hashing a large log takes seconds; hashlib releases the GIL, so it runs beside the row
+    # checks and geometry building, which use one core. (Beside the parsing it would compete
+    # with the CSV readers, which use every core.)
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(sha256_file, path)
-        parsed = FORMATS[format](path)
-        return to_tables(parsed, path=path, flight_id=flight_id, sha256=digest.result())
+        return to_tables(parsed, path=path, flight_id=flight_id, sha256=digest)
 
 
 def list_log_files(paths: Iterable[str | Path]) -> list[Path]:

@@ -83,6 +83,7 @@ REASONS = (
 _CODE = {name: i + 1 for i, name in enumerate(REASONS)}  # 0 = kept
 
 _EARTH_RADIUS_M = 6_371_008.8
+_METRES_PER_DEGREE = _EARTH_RADIUS_M * np.pi / 180.0
 
 
 def _ground_m(lon1, lat1, lon2, lat2):
@@ -90,6 +91,13 @@ def _ground_m(lon1, lat1, lon2, lat2):
     dlon = (np.asarray(lon2) - lon1 + 180.0) % 360.0 - 180.0
     k = np.cos(np.radians((np.asarray(lat1) + lat2) / 2.0))
     return _EARTH_RADIUS_M * np.radians(np.hypot(dlon * k, np.asarray(lat2) - lat1))
+
+
+def _floats(column: pd.Series) -> np.ndarray:
+    """Return a column as float64 values, NaN where missing or not a number (no copy if float64)."""
+    if column.dtype == np.float64:
+        return column.to_numpy()
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _candidates(ok: np.ndarray) -> np.ndarray | None:
@@ -101,10 +109,47 @@ def _pick(values: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
     return values if idx is None else values[idx]
 
 
-def _isolated(jump: np.ndarray, skip_ok: np.ndarray, extra: np.ndarray | None = None):
-    """Mark samples 1..n-2 whose legs in and out are both jumps while the skip leg is fine."""
-    spike = jump[:-1] & jump[1:] & skip_ok
-    return spike if extra is None else spike & extra
+#: Legs handled per step of the screening passes: the temporaries of one step (a few hundred
+#: kilobytes) stay in the processor cache instead of streaming tens of millions of values
+#: through memory once per arithmetic operation.
+_BLOCK = 1 << 16
+
+
+def _fast_legs(
+    values: list[np.ndarray], tt: np.ndarray, limit: float, tolerance: float, scale: float = 1.0
+) -> np.ndarray:
+    """Return the legs i (sample i to i + 1) whose change may exceed ``limit`` per second.
+
+    The change of a leg is ``scale`` times the sum of ``|diff|`` over ``values`` (metres, or
+    an upper bound of them); a leg is returned when it exceeds both ``limit`` times the leg's
+    duration (``tt`` in seconds) and ``tolerance``.
+    """
+    found = []
+    for a in range(0, len(tt) - 1, _BLOCK):
+        b = min(a + _BLOCK, len(tt) - 1)
+        change = np.abs(values[0][a + 1 : b + 1] - values[0][a:b])
+        for more in values[1:]:
+            change += np.abs(more[a + 1 : b + 1] - more[a:b])
+        if scale != 1.0:
+            change *= scale
+        allowed = tt[a + 1 : b + 1] - tt[a:b]
+        allowed *= limit
+        hit = np.flatnonzero((change > allowed) & (change > tolerance))
+        if len(hit):
+            found.append(hit + a)
+    return np.concatenate(found) if found else np.empty(0, dtype=np.intp)
+
+
+def _spikes(jumps: np.ndarray, skip_ok) -> np.ndarray:
+    """Find the samples whose legs in and out both jump while ``skip_ok(before, after)`` holds.
+
+    ``jumps`` are leg numbers in increasing order (leg i joins samples i and i + 1); the
+    returned samples are the middle ones, i + 1 for two jumps i and i + 1.
+    """
+    pair = jumps[:-1][np.diff(jumps) == 1]
+    if not len(pair):
+        return pair
+    return pair[skip_ok(pair, pair + 2)] + 1
 
 
 def reject_rows(
@@ -165,8 +210,7 @@ def reject_rows(
     {'altitude_spike': 1}
     """
     n = len(frame)
-    lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(dtype=float)
-    lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(dtype=float)
+    lon, lat = _floats(frame["lon"]), _floats(frame["lat"])
     time = pd.to_datetime(frame["time"], utc=True)
     # One small integer per row (0 = kept so far) instead of strings: this runs on every sample
     # of every file, tens of millions of rows in a fleet-year.
@@ -193,53 +237,58 @@ def reject_rows(
     # files are in strict order already, which one difference pass tells.
     idx = _candidates(code == 0)
     tk = t if idx is None else t[idx]
-    if len(tk) > 1 and not (np.diff(tk) > 0).all():
+    if len(tk) > 1 and not (tk[1:] > tk[:-1]).all():
         idx = np.arange(n) if idx is None else idx
         prev_max = np.concatenate([[np.iinfo(np.int64).min], np.maximum.accumulate(tk)[:-1]])
         code[idx[tk < prev_max]] = _CODE["time_backwards"]
         code[idx[tk == prev_max]] = _CODE["time_duplicate"]
 
+    seconds = t / 1e9  # once: the height checks below take the same times
     idx = _candidates(code == 0)
-    x, y, tt = _pick(lon, idx), _pick(lat, idx), _pick(t, idx) / 1e9
+    x, y, tt = _pick(lon, idx), _pick(lat, idx), _pick(seconds, idx)
     if len(x) >= 3:
-        gap = max_speed_ms * np.diff(tt)
-        # |dlat| + |dlon| bounds the distance from above: only legs that might be too fast get
-        # the (dearer) distance computed.
-        bound = _EARTH_RADIUS_M * np.radians(np.abs(np.diff(y)) + np.abs(np.diff(x)))
-        maybe = np.flatnonzero((bound > gap) & (bound > position_tolerance_m))
+        # |dlat| + |dlon| in degrees, times the metres of a degree, bounds the distance from
+        # above: only legs that might be too fast get the (dearer) distance computed.
+        maybe = _fast_legs(
+            [y, x], tt, max_speed_ms, position_tolerance_m, scale=_METRES_PER_DEGREE
+        )
         if len(maybe):
-            jump = np.zeros(len(gap), dtype=bool)
             dist = _ground_m(x[maybe], y[maybe], x[maybe + 1], y[maybe + 1])
-            jump[maybe] = (dist > gap[maybe]) & (dist > position_tolerance_m)
-            if jump.any():
-                skip = _ground_m(x[:-2], y[:-2], x[2:], y[2:])
-                skip_ok = (skip <= max_speed_ms * (tt[2:] - tt[:-2])) | (
+            gap = max_speed_ms * (tt[maybe + 1] - tt[maybe])
+            jumps = maybe[(dist > gap) & (dist > position_tolerance_m)]
+
+            def skip_ok(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+                skip = _ground_m(x[before], y[before], x[after], y[after])
+                return (skip <= max_speed_ms * (tt[after] - tt[before])) | (
                     skip <= position_tolerance_m
                 )
-                spike = np.flatnonzero(_isolated(jump, skip_ok)) + 1
-                code[spike if idx is None else idx[spike]] = _CODE["position_spike"]
+
+            spike = _spikes(jumps, skip_ok)
+            code[spike if idx is None else idx[spike]] = _CODE["position_spike"]
 
     for column in ("height_agl_m", "alt_msl_m"):
         if column not in frame:
             continue
-        h = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        h = _floats(frame[column])
         idx = _candidates((code == 0) & np.isfinite(h))
-        hh, tt = _pick(h, idx), _pick(t, idx) / 1e9
+        hh, tt = _pick(h, idx), _pick(seconds, idx)
         if len(hh) < 3:
             continue
-        dh = np.diff(hh)
-        jump = (np.abs(dh) > max_vertical_speed_ms * np.diff(tt)) & (
-            np.abs(dh) > altitude_tolerance_m
-        )
-        if not jump.any():
+        jumps = _fast_legs([hh], tt, max_vertical_speed_ms, altitude_tolerance_m)
+        if not len(jumps):
             continue
-        skip = np.abs(hh[2:] - hh[:-2])
-        skip_ok = (skip <= max_vertical_speed_ms * (tt[2:] - tt[:-2])) | (
-            skip <= altitude_tolerance_m
-        )
-        # Up then down, or down then up: a spike, not a step to a new level.
-        back = dh[:-1] * dh[1:] < 0
-        spike = np.flatnonzero(_isolated(jump, skip_ok, back)) + 1
+
+        def back_ok(before: np.ndarray, after: np.ndarray, hh=hh, tt=tt) -> np.ndarray:
+            skip = np.abs(hh[after] - hh[before])
+            middle = before + 1
+            # Up then down, or down then up: a spike, not a step to a new level.
+            back = (hh[middle] - hh[before]) * (hh[after] - hh[middle]) < 0
+            return back & (
+                (skip <= max_vertical_speed_ms * (tt[after] - tt[before]))
+                | (skip <= altitude_tolerance_m)
+            )
+
+        spike = _spikes(jumps, back_ok)
         code[spike if idx is None else idx[spike]] = _CODE["altitude_spike"]
 
     keep = code == 0

@@ -139,6 +139,31 @@ def test_make_flights_with_tracks():
     assert json.loads(flights.rejected_reasons.iloc[2]) == {"no_position": 2}
 
 
+def test_make_flights_tracks_of_interleaved_samples_follow_table_order():
+    # Samples of two flights interleaved (a store sorted by time) and one single-sample flight
+    # between them: each track keeps its own samples in table order.
+    samples = make_samples(
+        pd.DataFrame(
+            {
+                "flight_id": ["b", "a", "b", "c", "a", "b"],
+                "time": _t(7, 30, 9, 1, 10, 8),
+                "lon": [10.0, 1.0, 11.0, 5.0, 2.0, 12.0],
+                "lat": [20.0, 1.0, 21.0, 5.0, 2.0, 22.0],
+            }
+        )
+    )
+    frame = pd.DataFrame([_flight("a", 2, 2, 0), _flight("c", 1, 1, 0), _flight("b", 3, 3, 0)])
+    flights = make_flights(frame, samples=samples)
+    assert flights.geometry.iloc[0].equals(shapely.LineString([(1, 1), (2, 2)]))
+    assert flights.geometry.iloc[1].equals(shapely.Point(5, 5))
+    assert flights.geometry.iloc[2].equals(shapely.LineString([(10, 20), (11, 21), (12, 22)]))
+    # first and last by time, not by position in the table
+    assert flights.start.iloc[0] == pd.Timestamp(10, unit="s", tz="UTC")
+    assert flights.end.iloc[0] == pd.Timestamp(30, unit="s", tz="UTC")
+    assert flights.start.iloc[2] == pd.Timestamp(7, unit="s", tz="UTC")
+    assert flights.end.iloc[2] == pd.Timestamp(9, unit="s", tz="UTC")
+
+
 def test_make_flights_lists_duplicate_ids_and_unbalanced_counts():
     frame = pd.DataFrame([_flight("a", 3, 2, 0), _flight("a", 1, 1, 0)])
     with pytest.raises(SchemaError) as err:
