@@ -28,9 +28,10 @@ A row whose ``datetime(utc)`` is more than 2 s away from what ``time(millisecond
 the median offset of the file) is marked ``clock_mismatch`` and rejected: real exports have such
 rows, the last row before a recording gap stamped with the wall-clock second of the row after it.
 
-Well-formed files are streamed with pyarrow's CSV reader (only the used columns, converted while
-reading, in 1 MiB blocks); a file it cannot take as it is (a cell that is not a number, a quoted
-header, a date with a time zone) is read again with pandas, whose path reports every bad cell.
+Well-formed files are read with pyarrow's CSV reader on every core, in 4 MiB blocks, keeping only
+the used columns, converted while reading (memory holds those columns, not the file); a file it
+cannot take as it is (a cell that is not a number, a quoted header, a date with a time zone) is
+read again with pandas, whose path reports every bad cell.
 
 Row numbers in messages and in ``source_row`` count the header as row 1, as a spreadsheet shows
 them. A cell that is not a number is an error naming its row, column and value; an empty cell
