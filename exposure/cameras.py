@@ -407,29 +407,33 @@ def per_sample_cameras(
     """
     if isinstance(camera, Camera):
         by_key = {camera.key: camera}
-        keys = pd.Series(camera.key, index=samples.index, dtype=object)
+        rows = np.zeros(len(samples), dtype=np.intp)
     else:
-        flights = samples["flight_id"].astype(object)
-        missing = sorted(set(flights.dropna().unique()) - set(camera), key=str)
-        if missing or flights.isna().any():
+        # One lookup per flight, then an integer take per sample.
+        codes, flights = pd.factorize(samples["flight_id"])
+        missing = sorted(set(flights) - set(camera), key=str)
+        if missing or (codes < 0).any():
             shown = ", ".join(map(str, missing[:5])) or "<missing flight_id>"
             raise CameraError(f"no camera given for flight(s) {shown} ({len(missing)} in all)")
         by_key = {c.key: c for c in camera.values()}
-        keys = flights.map({f: c.key for f, c in camera.items()})
-    table = pd.DataFrame(
-        {
-            "camera": list(by_key),
-            "pixel_pitch_mm": [c.pixel_pitch_mm for c in by_key.values()],
-            "sensor_width_mm": [c.sensor_width_mm for c in by_key.values()],
-            "sensor_height_mm": [c.sensor_height_mm for c in by_key.values()],
-            "diagonal_mm": [c.diagonal_mm for c in by_key.values()],
-            "focal_min_mm": [c.focal_min_mm for c in by_key.values()],
-            "focal_max_mm": [c.focal_max_mm for c in by_key.values()],
-        }
-    ).set_index("camera")
-    out = table.reindex(keys.to_numpy()).reset_index()
-    out.index = samples.index
-    return out
+        position = {key: i for i, key in enumerate(by_key)}
+        rows = np.array([position[camera[f].key] for f in flights], dtype=np.intp)[codes]
+    cams = list(by_key.values())
+    columns = {
+        "camera": np.array(list(by_key), dtype=object)[rows],
+        **{
+            name: np.array([getattr(c, name) for c in cams], dtype=float)[rows]
+            for name in (
+                "pixel_pitch_mm",
+                "sensor_width_mm",
+                "sensor_height_mm",
+                "diagonal_mm",
+                "focal_min_mm",
+                "focal_max_mm",
+            )
+        },
+    }
+    return pd.DataFrame(columns, index=samples.index)
 
 
 def _column(samples: pd.DataFrame, name: str) -> NDArray[np.float64]:

@@ -203,49 +203,51 @@ def _chunks(
     t_ns = pd.to_datetime(samples["time"], utc=True).to_numpy(dtype="datetime64[ns]")
     t_ns = t_ns.astype("int64")
     # Readers and the store already give samples sorted by flight and time: check in one pass
-    # and skip a sort of the whole fleet when they are.
-    step_code, step_t = np.diff(codes), np.diff(t_ns)
-    if ((step_code > 0) | ((step_code == 0) & (step_t >= 0))).all():
-        order = np.arange(len(codes))
-    else:
-        order = np.lexsort((t_ns, codes))
+    # and skip a sort of the whole fleet when they are (then no column is copied either).
+    in_order = len(codes) < 2 or bool(
+        ((codes[1:] > codes[:-1]) | ((codes[1:] == codes[:-1]) & (t_ns[1:] >= t_ns[:-1]))).all()
+    )
+    order = None if in_order else np.lexsort((t_ns, codes))
+    if order is not None:
         codes, t_ns = codes[order], t_ns[order]
-    del step_code, step_t
-    col_raw = {
-        c: samples[c].to_numpy(float) if c in samples else np.full(len(order), np.nan)
+
+    def sorted_column(values: np.ndarray) -> np.ndarray:
+        return values if order is None else values[order]
+
+    col = {
+        c: sorted_column(samples[c].to_numpy(float))
+        if c in samples
+        else np.full(len(codes), np.nan)
         for c in ("lon", "lat", "height_agl_m")
     }
-    col = {c: v[order] for c, v in col_raw.items()}
     # Camera pose and focal length matter only near a site: compose them for the samples the
-    # reach grid keeps (a few percent of a fleet), in file order, then sort them like the rest.
-    near = np.flatnonzero(index.candidates(col_raw["lon"], col_raw["lat"]))
+    # reach grid keeps (a few percent of a fleet), in sorted order.
+    near = np.flatnonzero(index.candidates(col["lon"], col["lat"]))
     per_sample = {
-        "cam_yaw_deg": np.full(len(order), np.nan),
-        "cam_pitch_deg": np.full(len(order), np.nan),
-        "cam_roll_deg": np.full(len(order), np.nan),
-        "focal_mm": np.full(len(order), np.nan),
-        "observed": np.zeros(len(order), dtype=bool),
+        "cam_yaw_deg": np.full(len(near), np.nan),
+        "cam_pitch_deg": np.full(len(near), np.nan),
+        "cam_roll_deg": np.full(len(near), np.nan),
+        "focal_mm": np.full(len(near), np.nan),
+        "observed": np.zeros(len(near), dtype=bool),
     }
     notes: list[str] = []
     if len(near):
-        subset = samples.iloc[near]
+        subset = samples.iloc[near if order is None else order[near]]
         pose = camera_pose(subset)
         focal = focal_lengths(subset.assign(flight_id=subset["flight_id"].astype(str)), per_flight)
-        for key, values in (
-            ("cam_yaw_deg", pose.yaw_deg),
-            ("cam_pitch_deg", pose.pitch_deg),
-            ("cam_roll_deg", pose.roll_deg),
-            ("focal_mm", focal),
-            ("observed", pose.observed & (mode == "auto")),
-        ):
-            per_sample[key][near] = values
+        per_sample = {
+            "cam_yaw_deg": np.asarray(pose.yaw_deg, dtype=float),
+            "cam_pitch_deg": np.asarray(pose.pitch_deg, dtype=float),
+            "cam_roll_deg": np.asarray(pose.roll_deg, dtype=float),
+            "focal_mm": np.asarray(focal, dtype=float),
+            "observed": np.asarray(pose.observed & (mode == "auto"), dtype=bool),
+        }
         notes = [f"near sites: {n}" for n in pose.assumptions] if mode == "auto" else []
-    per_sample = {k: v[order] for k, v in per_sample.items()}
     cap = samples["capturing"].astype("boolean") if "capturing" in samples else None
     capturing = (
-        np.full(len(order), -1, np.int8)
+        np.full(len(codes), -1, np.int8)
         if cap is None
-        else np.where(cap.isna(), -1, cap.fillna(False).astype(int)).astype(np.int8)[order]
+        else sorted_column(np.where(cap.isna(), -1, cap.fillna(False).astype(int)).astype(np.int8))
     )
     # Camera figures per flight code: the kernel looks them up for prefiltered samples only.
     cams = [per_flight[f] for f in flight_ids]
@@ -269,15 +271,17 @@ def _chunks(
         if b <= a:
             continue
         sl = slice(a, b)
+        lo, hi = np.searchsorted(near, [a, b])
         chunks.append(
             Chunk(
-                flight=codes[sl].astype(np.int64),
+                flight=codes[sl].astype(np.int64, copy=False),
                 time_ns=t_ns[sl],
                 lon=col["lon"][sl],
                 lat=col["lat"][sl],
                 height_m=col["height_agl_m"][sl],
                 capturing=capturing[sl],
-                **{k: v[sl] for k, v in per_sample.items()},
+                near=near[lo:hi] - a,
+                **{k: v[lo:hi] for k, v in per_sample.items()},
                 **camera_arrays,
             )
         )

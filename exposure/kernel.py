@@ -19,8 +19,9 @@ from scipy.spatial import cKDTree
 from exposure.coverage import coverage_fractions, footprint_best_gsd, site_grid
 from exposure.crs import local_epsg, to_local
 from exposure.footprint import footprint_rings, ring_polygons
-from exposure.prefilter import ReachIndex, candidate_pairs, reach_boxes
+from exposure.prefilter import ReachIndex, box_tree, candidate_pairs, reach_boxes
 from exposure.quality import gsd_m, horizon_m, niirs, range_for_niirs_m, weighted_gsd_m
+from flightlogs.schema import paused_gc
 
 __all__ = [
     "SECTORS",
@@ -69,6 +70,10 @@ class SiteContext:
         Site bounding boxes in degrees grown by the largest reach.
     index : ReachIndex
         The coarse grid of :mod:`exposure.prefilter`.
+    tree : shapely.STRtree
+        The search tree over ``boxes`` (:func:`exposure.prefilter.box_tree`).
+    local_bounds : numpy.ndarray
+        (n, 4) bounds of ``local_geom``.
     """
 
     local_geom: NDArray[np.object_]
@@ -77,6 +82,8 @@ class SiteContext:
     floor_m: NDArray[np.float64]
     boxes: NDArray[np.float64]
     index: ReachIndex
+    tree: shapely.STRtree
+    local_bounds: NDArray[np.float64]
 
     @classmethod
     def build(cls, geometry: NDArray[np.object_], floor_m: NDArray[np.float64], reach_m: float):
@@ -95,7 +102,16 @@ class SiteContext:
             cxy[sel] = np.column_stack([shapely.get_x(c), shapely.get_y(c)])
         boxes = reach_boxes(shapely.bounds(geometry), reach_m)
         floor = np.nan_to_num(np.asarray(floor_m, float), nan=0.0)
-        return cls(local, epsg, cxy, floor, boxes, ReachIndex.build(boxes))
+        return cls(
+            local,
+            epsg,
+            cxy,
+            floor,
+            boxes,
+            ReachIndex.build(boxes),
+            box_tree(boxes),
+            shapely.bounds(local).reshape(-1, 4),
+        )
 
 
 @dataclass(frozen=True)
@@ -105,9 +121,11 @@ class Chunk:
     ``flight`` holds integer flight codes; the camera arrays ``pitch_mm`` ... ``sensor_h_mm``
     are indexed by flight code and hold each flight's camera geometry (pixel pitch, longest and
     widest focal length, sensor size), so per-sample camera figures are looked up only for the
-    few samples that pass the prefilter. Per sample: the camera pose (``cam_*``, see
-    :mod:`exposure.pose`), the focal length it used (``focal_mm``) and whether the pose came
-    from the log (``observed``; False rates the sample in potential mode).
+    few samples that pass the prefilter. ``near`` lists, in increasing order, the samples in a
+    cell of the reach grid (:class:`exposure.prefilter.ReachIndex`); for those only, and in
+    that order: the camera pose (``cam_*``, see :mod:`exposure.pose`), the focal length it used
+    (``focal_mm``) and whether the pose came from the log (``observed``; False rates the sample
+    in potential mode). A fleet's samples far from every site carry no pose at all.
     """
 
     flight: NDArray[np.int64]
@@ -116,6 +134,7 @@ class Chunk:
     lat: NDArray[np.float64]
     height_m: NDArray[np.float64]
     capturing: NDArray[np.int8]  # 1 recording, 0 not, -1 unknown
+    near: NDArray[np.int64]
     cam_yaw_deg: NDArray[np.float64]
     cam_pitch_deg: NDArray[np.float64]
     cam_roll_deg: NDArray[np.float64]
@@ -173,24 +192,32 @@ def sample_seconds(flight: NDArray[np.int64], time_ns: NDArray[np.int64], cap_s:
 def assess_chunk(chunk: Chunk, sites: SiteContext, params: EngineParams) -> Partial:
     """Compute the passes and coverage grids of one chunk of whole flights.
 
+    The chunk's footprints, points and grid cells are many short-lived geometries: the cyclic
+    garbage collector is paused meanwhile (:func:`flightlogs.schema.paused_gc`).
+
     Returns
     -------
     Partial
         ``passes`` has one row per pass with integer ``flight`` and ``site`` codes, times in ns,
         the pass metrics and a 12-bit ``sectors`` mask of the directions it was seen from.
     """
+    with paused_gc():
+        return _assess_chunk(chunk, sites, params)
+
+
+def _assess_chunk(chunk: Chunk, sites: SiteContext, params: EngineParams) -> Partial:
     n = len(chunk)
     seconds = sample_seconds(chunk.flight, chunk.time_ns, params.max_sample_gap_s)
     h = np.maximum(chunk.height_m, 0.0)
     usable = np.isfinite(chunk.height_m)
-    cand = np.flatnonzero(usable & (h > 0) & sites.index.candidates(chunk.lon, chunk.lat))
+    cand = chunk.near[usable[chunk.near] & (h[chunk.near] > 0)]
     fc = chunk.flight[cand]
     reach = np.minimum(
         np.minimum(params.max_range_m, horizon_m(h[cand])),
         range_for_niirs_m(params.useful_niirs, chunk.pitch_mm[fc], chunk.focal_long_mm[fc]),
     )
     cand, reach = cand[reach > 0], reach[reach > 0]
-    pj, si = candidate_pairs(chunk.lon[cand], chunk.lat[cand], sites.boxes)
+    pj, si = candidate_pairs(chunk.lon[cand], chunk.lat[cand], sites.boxes, sites.tree)
     pi, reach_pi = cand[pj], reach[pj]
     counts = {
         "samples": n,
@@ -203,35 +230,55 @@ def assess_chunk(chunk: Chunk, sites: SiteContext, params: EngineParams) -> Part
     for code in np.unique(sites.epsg[si]):
         sel = sites.epsg[si] == code
         px[sel], py[sel] = to_local(chunk.lon[pi[sel]], chunk.lat[pi[sel]], code)
-    site_geom = sites.local_geom[si]
-    d_h = shapely.distance(shapely.points(px, py), site_geom) if len(pi) else px
     # The site's surface may sit above the ground (a catalogue floor): measure to it.
     dz = h[pi] - sites.floor_m[si]
+    # The distance to the site's bounding box bounds the distance to the site from below: pairs
+    # out of reach even by that measure need no exact distance.
+    box = sites.local_bounds[si]
+    to_box = np.hypot(
+        np.maximum(np.maximum(box[:, 0] - px, px - box[:, 2]), 0.0),
+        np.maximum(np.maximum(box[:, 1] - py, py - box[:, 3]), 0.0),
+    )
+    keep = np.hypot(to_box, dz) <= reach_pi
+    pi, si, px, py, dz, reach_pi = (a[keep] for a in (pi, si, px, py, dz, reach_pi))
+    site_geom = sites.local_geom[si]
+    d_h = shapely.distance(shapely.points(px, py), site_geom) if len(pi) else px
     keep = np.hypot(d_h, dz) <= reach_pi
     pi, si, px, py, d_h, dz, reach_pi, site_geom = (
         a[keep] for a in (pi, si, px, py, d_h, dz, reach_pi, site_geom)
     )
-    rings = _rings(chunk, pi, px, py, dz, reach_pi)
-    observed = chunk.observed[pi]
+    pose = np.searchsorted(chunk.near, pi)  # where each pair's sample sits in the pose arrays
+    rings = _rings(chunk, pi, pose, px, py, dz, reach_pi)
+    observed = chunk.observed[pose]
     # Observed: the site is in view when the camera's footprint touches it, and the nearest
     # imaged part of it sets the range. Potential: any part within reach is in view.
     if observed.any():
-        seen = np.asarray(ring_polygons(rings[observed]), dtype=object)
-        touch = shapely.intersects(seen, site_geom[observed])
+        # Only footprints whose bounding box meets the site's can touch it: the others (most,
+        # when the camera looks down and the site is kilometres away) get no polygon.
+        ring, box = rings[observed], sites.local_bounds[si[observed]]
+        meets = np.flatnonzero(
+            (ring[..., 0].min(axis=1) <= box[:, 2])
+            & (ring[..., 0].max(axis=1) >= box[:, 0])
+            & (ring[..., 1].min(axis=1) <= box[:, 3])
+            & (ring[..., 1].max(axis=1) >= box[:, 1])
+        )
+        seen = np.asarray(ring_polygons(ring[meets]), dtype=object)
+        geom = site_geom[observed][meets]
+        touch = shapely.intersects(seen, geom)
         near = np.full(int(observed.sum()), np.inf)
-        near[touch] = shapely.distance(
-            shapely.points(px[observed][touch], py[observed][touch]),
-            shapely.intersection(seen[touch], site_geom[observed][touch]),
+        near[meets[touch]] = shapely.distance(
+            shapely.points(px[observed][meets[touch]], py[observed][meets[touch]]),
+            shapely.intersection(seen[touch], geom[touch]),
         )
         d_h = d_h.copy()
         d_h[observed] = near
     keep = np.isfinite(d_h)
-    pi, si, px, py, d_h, dz, rings, observed, reach_pi = (
-        a[keep] for a in (pi, si, px, py, d_h, dz, rings, observed, reach_pi)
+    pi, si, px, py, d_h, dz, rings, observed, reach_pi, pose = (
+        a[keep] for a in (pi, si, px, py, d_h, dz, rings, observed, reach_pi, pose)
     )
     slant = np.hypot(d_h, dz)
     fpi = chunk.flight[pi]
-    focal = np.where(observed, chunk.focal_mm[pi], chunk.focal_long_mm[fpi])
+    focal = np.where(observed, chunk.focal_mm[pose], chunk.focal_long_mm[fpi])
     gsd = gsd_m(slant, chunk.pitch_mm[fpi], focal)
     level = niirs(weighted_gsd_m(gsd, np.arctan2(dz, d_h)))
     azimuth = np.degrees(np.arctan2(px - sites.centroid_xy[si, 0], py - sites.centroid_xy[si, 1]))
@@ -257,12 +304,15 @@ def assess_chunk(chunk: Chunk, sites: SiteContext, params: EngineParams) -> Part
     return Partial(passes, grids, flight_cells, counts)
 
 
-def _rings(chunk: Chunk, pi, px, py, dz, reach):
-    """Return the camera footprint rings of candidate pairs with an observed pose (NaN else)."""
+def _rings(chunk: Chunk, pi, pose, px, py, dz, reach):
+    """Return the camera footprint rings of candidate pairs with an observed pose (NaN else).
+
+    ``pose`` gives each pair's position in the chunk's pose arrays (see :class:`Chunk`).
+    """
     rings = np.full((len(pi), _RING_VERTICES, 2), np.nan)
-    obs = chunk.observed[pi]
+    obs = chunk.observed[pose]
     if obs.any():
-        k, f = pi[obs], chunk.flight[pi[obs]]
+        k, f = pose[obs], chunk.flight[pi[obs]]
         focal = chunk.focal_mm[k]
         rings[obs] = footprint_rings(
             x=px[obs],

@@ -2,8 +2,8 @@
 
 Most samples of a real fleet are nowhere near a site. Every site's bounding box, grown by the
 largest reach, marks the cells of a coarse uniform longitude/latitude grid (a dense boolean
-array, at most 7200 × 3600 cells); a sample is a candidate when its cell is marked. That test is a
-few vectorised array operations per sample (tens of millions of samples per second), and only the
+array, at most 7200 × 3600 cells); a sample is a candidate when its cell is marked. That test is
+one compiled pass over the coordinates (tens of millions of samples per second), and only the
 candidates go on to the exact distance computation (:func:`candidate_pairs`).
 """
 
@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-__all__ = ["ReachIndex", "candidate_pairs", "reach_boxes"]
+__all__ = ["ReachIndex", "box_tree", "candidate_pairs", "reach_boxes"]
 
 _M_PER_DEG = 111_320.0
 #: Coarsest useful grid: 0.05° (about 5.5 km); bounds the lookup array to 7200 × 3600 cells.
@@ -86,19 +87,53 @@ class ReachIndex:
         return cls(cell, marked)
 
     def candidates(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:
-        """Tell which samples lie in a marked cell (a superset of those within reach)."""
-        ny, nx = self.marked.shape
-        ix = np.floor((np.asarray(lon) + 180.0) / self.cell_deg).astype(np.int64) % nx
-        iy = np.clip(np.floor((np.asarray(lat) + 90.0) / self.cell_deg).astype(np.int64), 0, ny - 1)
-        return self.marked[iy, ix]
+        """Tell which samples lie in a marked cell (a superset of those within reach).
+
+        A sample without a finite position is never a candidate.
+
+        Examples
+        --------
+        >>> idx = ReachIndex.build(np.array([[179.9, -90.0, 180.1, -89.9]]))
+        >>> idx.candidates(np.array([-179.95, 0.0, np.nan]), np.array([-90.0, 0.0, -90.0])).tolist()
+        [True, False, False]
+        """
+        lon = np.ascontiguousarray(lon, dtype=np.float64)
+        lat = np.ascontiguousarray(lat, dtype=np.float64)
+        out = np.empty(len(lon), dtype=np.bool_)
+        _lookup(lon, lat, self.marked, self.cell_deg, out)
+        return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _lookup(lon, lat, marked, cell, out):
+    # One pass, no temporaries: with tens of millions of samples, the arrays a vectorised
+    # version makes (cell indices, wrapped, clipped) cost more than the lookups themselves.
+    ny, nx = marked.shape
+    for i in range(len(lon)):
+        x, y = lon[i], lat[i]
+        if not (np.isfinite(x) and np.isfinite(y)):
+            out[i] = False
+            continue
+        ix = int(np.floor((x + 180.0) / cell)) % nx
+        iy = min(max(int(np.floor((y + 90.0) / cell)), 0), ny - 1)
+        out[i] = marked[iy, ix]
+
+
+def box_tree(boxes: NDArray[np.float64]) -> shapely.STRtree:
+    """Build the search tree :func:`candidate_pairs` queries, once for many calls."""
+    return shapely.STRtree(shapely.box(*boxes.T))
 
 
 def candidate_pairs(
-    lon: NDArray[np.float64], lat: NDArray[np.float64], boxes: NDArray[np.float64]
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    boxes: NDArray[np.float64],
+    tree: shapely.STRtree | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """(sample, site) index pairs whose sample lies in the site's grown box.
 
-    Boxes crossing the antimeridian are tested on both sides.
+    Boxes crossing the antimeridian are tested on both sides. ``tree`` is
+    :func:`box_tree` of ``boxes`` when the caller keeps one.
 
     Examples
     --------
@@ -108,11 +143,16 @@ def candidate_pairs(
     """
     if not len(lon) or not len(boxes):
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    tree = shapely.STRtree(shapely.box(*boxes.T))
-    pts = shapely.points(lon, lat)
-    found = [tree.query(pts, predicate="intersects")]
+    tree = box_tree(boxes) if tree is None else tree
+    found = [tree.query(shapely.points(lon, lat), predicate="intersects")]
     for shift in (360.0, -360.0):  # a box beyond ±180° also holds the wrapped longitudes
         if ((boxes[:, 0] < -180.0) if shift < 0 else (boxes[:, 2] > 180.0)).any():
             found.append(tree.query(shapely.points(lon + shift, lat), predicate="intersects"))
-    pairs = np.unique(np.concatenate(found, axis=1), axis=1)
+    if len(found) > 1:  # wrapped queries may repeat pairs
+        pairs = np.unique(np.concatenate(found, axis=1), axis=1)
+    else:  # one query gives each pair once; sorted by sample, then site, like np.unique
+        pairs = found[0]
+        key = pairs[0].astype(np.int64) * len(boxes) + pairs[1]
+        if len(key) > 1 and (key[1:] < key[:-1]).any():
+            pairs = pairs[:, np.argsort(key, kind="stable")]
     return pairs[0].astype(np.int64), pairs[1].astype(np.int64)

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import geopandas as gpd
 import numpy as np
@@ -42,6 +43,7 @@ __all__ = [
     "empty_samples",
     "make_flights",
     "make_samples",
+    "paused_gc",
 ]
 
 CRS = "EPSG:4326"
@@ -98,13 +100,35 @@ _REQUIRED_FLIGHT = (
 )
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while millions of objects are made.
+
+    Each batch of new container objects (shapely geometries are ones) starts a collection pass,
+    and passes over a heap of millions of objects cost more than making them. Geometries hold
+    no references, so there is nothing for a pass to find; the collector resumes afterwards
+    (if it was running) and finds any cycle made meanwhile then.
+
+    Examples
+    --------
+    >>> with paused_gc():
+    ...     gc.isenabled()
+    False
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def lonlat_points(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Build one shapely Point per (lon, lat) pair, quickly for millions of samples.
 
     The points come from one (n, 2) coordinate array (faster than separate x and y arrays) with
-    Python's cyclic garbage collector paused: millions of new objects would otherwise start
-    collection passes over every object alive, which costs more than creating the points.
-    Points hold no references, so nothing is left for the collector to find.
+    the garbage collector paused (:func:`paused_gc`).
 
     Examples
     --------
@@ -112,13 +136,8 @@ def lonlat_points(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     ['POINT (139.5 35.25)', 'POINT (140 36)']
     """
     coords = np.column_stack([np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)])
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         return shapely.points(coords)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def constant_strings(value: str, n: int) -> pd.Series:
