@@ -276,3 +276,23 @@ def test_potential_coverage_from_nearest_samples_matches_the_exact_kernel():
     np.testing.assert_allclose(fast[both], exact[both], rtol=1e-9)
     # Cells beyond every sample's reach stay uncovered in both.
     assert (np.isfinite(fast) == np.isfinite(exact)).mean() > 0.99
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.05, 0.95), st.sampled_from([2.5, 10.0, 37.5]))
+def test_coverage_class_shape_is_the_union_of_its_cells(seed, share, cell):
+    # Any set of cells on one lattice (holes, corner contacts, single cells): the traced shape
+    # is valid and covers exactly the union of the cell squares.
+    from exposure.tables import _class_shape
+
+    rng = np.random.default_rng(seed)
+    mask = rng.random((12, 15)) < share
+    if not mask.any():
+        mask[3, 4] = True
+    iy, ix = np.nonzero(mask)
+    x, y = 500_000.0 + ix * cell, 3_900_000.0 + iy * cell
+    shape = _class_shape(x, y, cell)
+    squares = shapely.union_all(shapely.box(x - cell / 2, y - cell / 2, x + cell / 2, y + cell / 2))
+    assert shape.is_valid
+    assert shape.area == pytest.approx(mask.sum() * cell**2)
+    assert shapely.symmetric_difference(shape, squares).area < 1e-6 * cell**2
