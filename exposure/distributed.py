@@ -35,9 +35,9 @@ def dask_runner(client):
         if not chunks:
             return []
         [ctx_future] = client.scatter([ctx], broadcast=True, hash=False)
-        futures = client.map(
-            assess_chunk, list(chunks), sites=ctx_future, params=params, pure=False
-        )
+        # Chunks go straight to the workers rather than inside the task graph.
+        on_workers = client.scatter(list(chunks), hash=False)
+        futures = client.map(assess_chunk, on_workers, sites=ctx_future, params=params, pure=False)
         return client.gather(futures)
 
     return run

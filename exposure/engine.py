@@ -67,6 +67,7 @@ from exposure.kernel import (
     assess_chunk,
     grid_coverage,
     merge_partials,
+    sample_seconds,
 )
 from exposure.pose import camera_pose
 from exposure.prefilter import ReachIndex
@@ -195,9 +196,18 @@ def _check_inputs(samples, flights, sites, params: EngineParams, chunk_samples: 
 
 
 def _chunks(
-    samples: pd.DataFrame, per_flight: dict[str, Camera], size: int, mode: str, index: ReachIndex
+    samples: pd.DataFrame,
+    per_flight: dict[str, Camera],
+    size: int,
+    mode: str,
+    index: ReachIndex,
+    max_gap_s: float,
 ):
-    """Flight ids (codes → ids), chunks of whole flights sorted by flight and time, and notes."""
+    """Flight ids (codes → ids), chunks of whole flights sorted by flight and time, and notes.
+
+    Each chunk keeps only its samples in a reach cell (see :class:`exposure.kernel.Chunk`), so a
+    chunk sent to a Dask worker carries a few percent of its flights' samples.
+    """
     codes, flight_ids = pd.factorize(samples["flight_id"], sort=True)
     flight_ids = np.asarray(flight_ids.astype(str), dtype=object)
     t_ns = pd.to_datetime(samples["time"], utc=True).to_numpy(dtype="datetime64[ns]")
@@ -266,23 +276,29 @@ def _chunks(
             cuts.append(int(s))
             last = s
     cuts.append(len(codes))
+    # Time in view needs each sample's neighbours, near a site or not: computed over the full
+    # logs before the chunks keep only their near samples.
+    seconds = sample_seconds(codes, t_ns, max_gap_s)
+    without_height = ~np.isfinite(col["height_agl_m"])
     chunks = []
     for a, b in itertools.pairwise(cuts):
         if b <= a:
             continue
-        sl = slice(a, b)
         lo, hi = np.searchsorted(near, [a, b])
+        take = near[lo:hi]
         chunks.append(
             Chunk(
-                flight=codes[sl].astype(np.int64, copy=False),
-                time_ns=t_ns[sl],
-                lon=col["lon"][sl],
-                lat=col["lat"][sl],
-                height_m=col["height_agl_m"][sl],
-                capturing=capturing[sl],
-                near=near[lo:hi] - a,
+                flight=codes[take].astype(np.int64, copy=False),
+                time_ns=t_ns[take],
+                lon=col["lon"][take],
+                lat=col["lat"][take],
+                height_m=col["height_agl_m"][take],
+                capturing=capturing[take],
+                seconds=seconds[take],
                 **{k: v[lo:hi] for k, v in per_sample.items()},
                 **camera_arrays,
+                n_samples=int(b - a),
+                n_without_height=int(without_height[a:b].sum()),
             )
         )
     return np.asarray(flight_ids, dtype=object), chunks, notes
@@ -379,7 +395,9 @@ def assess(
             )
         floor = np.where(amsl, 0.0, floor)
     ctx = SiteContext.build(np.asarray(sites.geometry.array, dtype=object), floor, max_range_m)
-    flight_ids, chunks, pose_notes = _chunks(samples, per_flight, chunk_samples, mode, ctx.index)
+    flight_ids, chunks, pose_notes = _chunks(
+        samples, per_flight, chunk_samples, mode, ctx.index, params.max_sample_gap_s
+    )
     assumptions += pose_notes
     merged = merge_partials((runner or _run_local)(chunks, ctx, params))
 

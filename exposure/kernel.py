@@ -116,16 +116,19 @@ class SiteContext:
 
 @dataclass(frozen=True)
 class Chunk:
-    """Whole flights' samples as plain arrays, sorted by flight then time.
+    """The samples of whole flights that could see a site, as plain arrays sorted by flight, time.
+
+    Only samples in a cell of the reach grid (:class:`exposure.prefilter.ReachIndex`) are kept:
+    the others cannot see any site, and a fleet's samples are mostly far from every one. What
+    needs the whole flight is computed before: ``seconds``, the time each sample stands for
+    (:func:`sample_seconds`, from its neighbours in the full log), and the counts
+    ``n_samples`` / ``n_without_height`` of all the flights' samples.
 
     ``flight`` holds integer flight codes; the camera arrays ``pitch_mm`` ... ``sensor_h_mm``
     are indexed by flight code and hold each flight's camera geometry (pixel pitch, longest and
-    widest focal length, sensor size), so per-sample camera figures are looked up only for the
-    few samples that pass the prefilter. ``near`` lists, in increasing order, the samples in a
-    cell of the reach grid (:class:`exposure.prefilter.ReachIndex`); for those only, and in
-    that order: the camera pose (``cam_*``, see :mod:`exposure.pose`), the focal length it used
-    (``focal_mm``) and whether the pose came from the log (``observed``; False rates the sample
-    in potential mode). A fleet's samples far from every site carry no pose at all.
+    widest focal length, sensor size). Per sample: the camera pose (``cam_*``, see
+    :mod:`exposure.pose`), the focal length it used (``focal_mm``) and whether the pose came
+    from the log (``observed``; False rates the sample in potential mode).
     """
 
     flight: NDArray[np.int64]
@@ -134,7 +137,7 @@ class Chunk:
     lat: NDArray[np.float64]
     height_m: NDArray[np.float64]
     capturing: NDArray[np.int8]  # 1 recording, 0 not, -1 unknown
-    near: NDArray[np.int64]
+    seconds: NDArray[np.float64]
     cam_yaw_deg: NDArray[np.float64]
     cam_pitch_deg: NDArray[np.float64]
     cam_roll_deg: NDArray[np.float64]
@@ -145,6 +148,8 @@ class Chunk:
     focal_wide_mm: NDArray[np.float64]
     sensor_w_mm: NDArray[np.float64]
     sensor_h_mm: NDArray[np.float64]
+    n_samples: int = 0
+    n_without_height: int = 0
 
     def __len__(self) -> int:
         return len(self.flight)
@@ -206,11 +211,9 @@ def assess_chunk(chunk: Chunk, sites: SiteContext, params: EngineParams) -> Part
 
 
 def _assess_chunk(chunk: Chunk, sites: SiteContext, params: EngineParams) -> Partial:
-    n = len(chunk)
-    seconds = sample_seconds(chunk.flight, chunk.time_ns, params.max_sample_gap_s)
+    seconds = chunk.seconds
     h = np.maximum(chunk.height_m, 0.0)
-    usable = np.isfinite(chunk.height_m)
-    cand = chunk.near[usable[chunk.near] & (h[chunk.near] > 0)]
+    cand = np.flatnonzero(np.isfinite(chunk.height_m) & (h > 0))
     fc = chunk.flight[cand]
     reach = np.minimum(
         np.minimum(params.max_range_m, horizon_m(h[cand])),
@@ -220,8 +223,8 @@ def _assess_chunk(chunk: Chunk, sites: SiteContext, params: EngineParams) -> Par
     pj, si = candidate_pairs(chunk.lon[cand], chunk.lat[cand], sites.boxes, sites.tree)
     pi, reach_pi = cand[pj], reach[pj]
     counts = {
-        "samples": n,
-        "samples_without_height": int((~usable).sum()),
+        "samples": chunk.n_samples,
+        "samples_without_height": chunk.n_without_height,
         "prefilter_candidates": len(cand),
         "candidate_pairs": len(pi),
     }
@@ -247,9 +250,8 @@ def _assess_chunk(chunk: Chunk, sites: SiteContext, params: EngineParams) -> Par
     pi, si, px, py, d_h, dz, reach_pi, site_geom = (
         a[keep] for a in (pi, si, px, py, d_h, dz, reach_pi, site_geom)
     )
-    pose = np.searchsorted(chunk.near, pi)  # where each pair's sample sits in the pose arrays
-    rings = _rings(chunk, pi, pose, px, py, dz, reach_pi)
-    observed = chunk.observed[pose]
+    rings = _rings(chunk, pi, px, py, dz, reach_pi)
+    observed = chunk.observed[pi]
     # Observed: the site is in view when the camera's footprint touches it, and the nearest
     # imaged part of it sets the range. Potential: any part within reach is in view.
     if observed.any():
@@ -273,12 +275,12 @@ def _assess_chunk(chunk: Chunk, sites: SiteContext, params: EngineParams) -> Par
         d_h = d_h.copy()
         d_h[observed] = near
     keep = np.isfinite(d_h)
-    pi, si, px, py, d_h, dz, rings, observed, reach_pi, pose = (
-        a[keep] for a in (pi, si, px, py, d_h, dz, rings, observed, reach_pi, pose)
+    pi, si, px, py, d_h, dz, rings, observed, reach_pi = (
+        a[keep] for a in (pi, si, px, py, d_h, dz, rings, observed, reach_pi)
     )
     slant = np.hypot(d_h, dz)
     fpi = chunk.flight[pi]
-    focal = np.where(observed, chunk.focal_mm[pose], chunk.focal_long_mm[fpi])
+    focal = np.where(observed, chunk.focal_mm[pi], chunk.focal_long_mm[fpi])
     gsd = gsd_m(slant, chunk.pitch_mm[fpi], focal)
     level = niirs(weighted_gsd_m(gsd, np.arctan2(dz, d_h)))
     azimuth = np.degrees(np.arctan2(px - sites.centroid_xy[si, 0], py - sites.centroid_xy[si, 1]))
@@ -304,15 +306,12 @@ def _assess_chunk(chunk: Chunk, sites: SiteContext, params: EngineParams) -> Par
     return Partial(passes, grids, flight_cells, counts)
 
 
-def _rings(chunk: Chunk, pi, pose, px, py, dz, reach):
-    """Return the camera footprint rings of candidate pairs with an observed pose (NaN else).
-
-    ``pose`` gives each pair's position in the chunk's pose arrays (see :class:`Chunk`).
-    """
+def _rings(chunk: Chunk, pi, px, py, dz, reach):
+    """Return the camera footprint rings of candidate pairs with an observed pose (NaN else)."""
     rings = np.full((len(pi), _RING_VERTICES, 2), np.nan)
-    obs = chunk.observed[pose]
+    obs = chunk.observed[pi]
     if obs.any():
-        k, f = pose[obs], chunk.flight[pi[obs]]
+        k, f = pi[obs], chunk.flight[pi[obs]]
         focal = chunk.focal_mm[k]
         rings[obs] = footprint_rings(
             x=px[obs],
