@@ -295,6 +295,6 @@ def reject_rows(
     kept = frame if keep.all() else frame.loc[keep]
     if READER_REASON in kept:
         kept = kept.drop(columns=READER_REASON)
-    counts = np.bincount(code, minlength=len(REASONS) + 1)
+    counts = np.bincount(code[~keep], minlength=len(REASONS) + 1)  # the rejected rows only
     rejected = {name: int(counts[i + 1]) for i, name in enumerate(REASONS) if counts[i + 1]}
     return kept.reset_index(drop=True), rejected
