@@ -19,7 +19,7 @@ from sites.overrides import SiteOverrides, apply_overrides, read_overrides
 from sites.runways import read_runways
 from sites.schedule import is_active
 from sites.schema import SITE_COLUMNS, make_sites
-from sites.sources import read_any, source_kind
+from sites.sources import read_any, read_spec, source_kind
 from sites.taxonomy import CATEGORIES, DEFAULT_SENSITIVITY, POINT_RADIUS_M
 from sites.vector import read_sites
 
@@ -42,5 +42,6 @@ __all__ = [
     "read_point_catalog",
     "read_runways",
     "read_sites",
+    "read_spec",
     "source_kind",
 ]

@@ -19,6 +19,12 @@ How a source is recognised (:func:`source_kind`), in order, and the reader it go
     GeoParquet.
 
 JSON is told apart from its first mebibyte, so a large plain GeoJSON file is not parsed twice.
+
+On the command line a source may carry its reader's options after ``::``, one ``key=value``
+each (:func:`split_spec`): ``plants.geojson::category=power_plant::name_field=NAME``. Values
+are converted to what the option takes (a number, ``true``/``false``, a comma-separated list
+for ``airports``); options that take a mapping (per-category sensitivity) take one value here,
+the overrides file (:mod:`sites.overrides`) does the rest.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from sites.osm import read_osm
 from sites.runways import read_runways
 from sites.vector import read_sites
 
-__all__ = ["READERS", "read_any", "source_kind"]
+__all__ = ["READERS", "read_any", "read_spec", "source_kind", "split_spec"]
 
 #: The reader of each kind of source.
 READERS: dict[str, Callable[..., gpd.GeoDataFrame]] = {
@@ -118,6 +124,81 @@ def source_kind(source: str | PathLike[str]) -> str:
             return "osm" if b"<osm" in head else "vector"
         return _json_kind(head)
     return "vector"
+
+
+_SPEC_SEPARATOR = "::"
+_TRUE, _FALSE = {"true", "yes", "1"}, {"false", "no", "0"}
+
+
+def split_spec(spec: str) -> tuple[str, dict[str, str]]:
+    """Split ``SOURCE::key=value::key=value`` into the source and its options (as text).
+
+    Raises
+    ------
+    SiteDataError
+        If an option is not ``key=value`` or a key repeats.
+
+    Examples
+    --------
+    >>> split_spec("plants.geojson::category=power_plant::name_field=NAME")
+    ('plants.geojson', {'category': 'power_plant', 'name_field': 'NAME'})
+    >>> split_spec("bundled:japan")
+    ('bundled:japan', {})
+    """
+    source, *parts = spec.split(_SPEC_SEPARATOR)
+    options: dict[str, str] = {}
+    problems = []
+    for part in parts:
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            problems.append(f"option {part!r} is not key=value")
+        elif key in options:
+            problems.append(f"option {key!r} is given twice")
+        else:
+            options[key] = value.strip()
+    if problems:
+        raise SiteDataError(f"{spec}: " + "; ".join(problems))
+    return source, options
+
+
+def _convert(source: str, kind: str, key: str, text: str) -> Any:
+    """Convert an option given as text to what the ``kind`` reader's parameter takes."""
+    parameter = inspect.signature(READERS[kind]).parameters.get(key)
+    if parameter is None:
+        return text  # read_any names the options this reader takes
+    annotation = str(parameter.annotation)
+    try:
+        if annotation.startswith("bool"):
+            if text.lower() not in _TRUE | _FALSE:
+                raise ValueError
+            return text.lower() in _TRUE
+        if annotation.startswith("int"):
+            return int(text)
+        if annotation.startswith("float"):
+            return float(text)
+    except ValueError:
+        expected = "true or false" if annotation.startswith("bool") else annotation.split()[0]
+        raise SiteDataError(
+            f"{source}: option {key}={text!r}: expected {expected}"
+        ) from None
+    if annotation.startswith("Iterable"):
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return text
+
+
+def read_spec(spec: str) -> gpd.GeoDataFrame:
+    """Read a source written as on the command line, ``SOURCE[::key=value...]``.
+
+    Examples
+    --------
+    >>> len(read_spec("bundled:japan"))
+    850
+    """
+    source, texts = split_spec(spec)
+    kind = source_kind(source)
+    options = {key: _convert(source, kind, key, text) for key, text in texts.items()}
+    return read_any(source, **options)
 
 
 def read_any(source: str | PathLike[str], **options: Any) -> gpd.GeoDataFrame:

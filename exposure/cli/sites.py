@@ -113,7 +113,8 @@ def sites_cmd(
         typer.Argument(
             help="Site sources: vector files (GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, "
             "FlatGeobuf, GeoParquet), OSM XML or Overpass JSON, ED-269/ED-318 geozone files, "
-            "point-catalogue CSVs, OurAirports runways.csv, or bundled:NAME.",
+            "point-catalogue CSVs, OurAirports runways.csv, or bundled:NAME. Reader options "
+            "follow the source after '::', e.g. plants.geojson::category=power_plant.",
         ),
     ],
     out: Annotated[
@@ -131,6 +132,9 @@ def sites_cmd(
     per problem on stderr and exit status 2, and leaves any earlier catalogue untouched.
 
     Example: exposure sites bundled:japan airports.csv runways.csv zones.zip --out sites.gpkg
+
+    Reader options go after the source: plants.geojson::category=power_plant::name_field=NAME
+    (see ``sites.read_spec``; a wrong or misspelt option is an error).
     """
     with errors_as_lines(), progress_bar() as progress:
         if out.suffix.lower() not in CATALOGUE_FORMATS:
@@ -142,7 +146,7 @@ def sites_cmd(
         for source in sources:
             with stage(progress, f"Reading {source}"):
                 try:
-                    frame = sitelib.read_any(source)
+                    frame = sitelib.read_spec(source)
                 except sitelib.SiteDataError as exc:
                     problems.append(str(exc))
                     continue

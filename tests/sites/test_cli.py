@@ -98,3 +98,39 @@ def test_console_script_end_to_end(tmp_path: Path, osm_file: Path) -> None:
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert read_sites(out)["site_id"].tolist() == ["osm:way/9"]
+
+
+GEOJSON = """{"type": "FeatureCollection", "features": [{"type": "Feature",
+  "properties": {"NAME": "Upper Dam", "kind": "x"},
+  "geometry": {"type": "Polygon", "coordinates": [[[138.0, 36.0], [138.01, 36.0],
+    [138.01, 36.01], [138.0, 36.01], [138.0, 36.0]]]}}]}"""
+
+
+def test_reader_options_follow_the_source(tmp_path: Path) -> None:
+    src = tmp_path / "dams.geojson"
+    src.write_text(GEOJSON, encoding="utf-8")
+    out = tmp_path / "c.gpkg"
+    spec = f"{src}::category=dam::name_field=NAME::sensitivity=5"
+    result = run("sites", spec, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].startswith(f"{spec}: vector, 1 read, 1 kept")
+    back = read_sites(out)
+    assert back["name"].tolist() == ["Upper Dam"]
+    assert back["category"].tolist() == ["dam"]
+    assert back["sensitivity"].tolist() == [5]
+
+
+def test_wrong_reader_options_are_one_line_each(tmp_path: Path, osm_file: Path) -> None:
+    src = tmp_path / "dams.geojson"
+    src.write_text(GEOJSON, encoding="utf-8")
+    out = tmp_path / "c.gpkg"
+    result = run("sites", f"{src}::colour=red", f"{osm_file}::point_radius_m=wide",
+                 f"{src}::category", "--out", str(out))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 3, lines
+    assert "option colour does not apply to a vector source" in lines[0]
+    assert "option point_radius_m='wide': expected float" in lines[1]
+    assert "option 'category' is not key=value" in lines[2]
+    assert "Traceback" not in result.output
+    assert not out.exists()
