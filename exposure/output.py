@@ -24,7 +24,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,6 +46,8 @@ __all__ = [
 
 _PREFIX = ".staging-"
 _COMMIT = ".commit"
+#: Marks a commit-list line that removes an earlier output instead of moving a new one in.
+_REMOVE = "-"
 _OWNER = re.compile(r"^\.staging-(\d+)-")
 #: A staging directory whose name does not say which process made it is left alone for this
 #: long (s), in case it belongs to a run that has just created it.
@@ -90,8 +92,15 @@ def _abandoned(stage: Path) -> bool:
 
 
 def _commit(stage: Path, out: Path, names: list[str]) -> None:
+    """Carry out a commit list: move each named output in, remove each ``-name`` from ``out``.
+
+    Every step may be repeated (a file already moved or removed is skipped), so a list cut
+    short by a crash is finished by carrying it out again.
+    """
     for name in names:
-        if (stage / name).exists():
+        if name.startswith(_REMOVE):
+            (out / name[len(_REMOVE) :]).unlink(missing_ok=True)
+        elif (stage / name).exists():
             os.replace(stage / name, out / name)
 
 
@@ -153,19 +162,23 @@ def _flush(path: Path) -> None:
 
 
 @contextmanager
-def staged_outputs(out_dir: str | Path) -> Iterator[Path]:
+def staged_outputs(out_dir: str | Path, *, remove: Iterable[str] = ()) -> Iterator[Path]:
     """Yield a staging directory; on success move its files into ``out_dir``.
 
     Parameters
     ----------
     out_dir : str or pathlib.Path
         The result directory; created if missing.
+    remove : iterable of str
+        Earlier outputs in ``out_dir`` that the new ones make stale (tables derived from the
+        previous results): removed in the same commit, so that no crash leaves them beside the
+        new outputs. A name the run also writes is replaced, not removed.
 
     Yields
     ------
     pathlib.Path
-        Where to write the outputs (flat: no subdirectories; names starting with ``.`` are
-        reserved).
+        Where to write the outputs (flat: no subdirectories; names starting with ``.`` or ``-``
+        are reserved).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -180,11 +193,13 @@ def staged_outputs(out_dir: str | Path) -> Iterator[Path]:
         for name in names:
             _flush(stage / name)
         listed = stage / (_COMMIT + ".tmp")
-        listed.write_text("\n".join(names) + "\n", encoding="utf-8")
+        gone = sorted(set(remove) - set(names))
+        lines = [*names, *(_REMOVE + name for name in gone)]
+        listed.write_text("\n".join(lines) + "\n", encoding="utf-8")
         _flush(listed)
         os.replace(listed, stage / _COMMIT)
         committed = True
-        _commit(stage, out, names)
+        _commit(stage, out, lines)
     except BaseException:
         if not committed:
             shutil.rmtree(stage, ignore_errors=True)

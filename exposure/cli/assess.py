@@ -25,6 +25,7 @@ from exposure.engine import Assessment, assess
 from exposure.errors import ExposureError
 from exposure.manifest import build_manifest, manifest_json
 from exposure.output import staged_outputs, write_table
+from flightlogs.core import sha256_file
 
 __all__ = ["OUTPUT_FILES", "assess_cmd", "print_summary", "read_logs", "run_assessment"]
 
@@ -86,11 +87,19 @@ def read_logs(paths: list[Path]) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     The engine works on the coordinate columns, and ten million shapely points take about
     3 GB: reading a store without them keeps a 10-million-sample fleet within 4 GB.
     """
+    store = _single_store(paths)
+    if store is not None:
+        return flightlogs.read_store(store, points=False)
+    return flightlogs.read_flight_logs(paths)
+
+
+def _single_store(paths: list[Path]) -> Path | None:
+    """Return the store when the logs are one store written by ``exposure ingest``."""
     files = flightlogs.list_log_files(paths)
     if len(files) == 1 and files[0].is_file():
         if flightlogs.detect_format(files[0]) == "geoparquet_store":
-            return flightlogs.read_store(files[0], points=False)
-    return flightlogs.read_flight_logs(paths)
+            return files[0]
+    return None
 
 
 def run_assessment(
@@ -110,6 +119,7 @@ def run_assessment(
     scheduler: str | None = None,
     chunk_samples: int = 1_000_000,
     mode: str = "auto",
+    manifest_extra: dict[str, object] | None = None,
 ) -> Assessment:
     """Assess, then write tables, map and manifest into ``out`` (all or nothing)."""
     import maps  # the map is drawn only here, at the edge
@@ -128,7 +138,10 @@ def run_assessment(
                 result = assess(samples, flights, sites, runner=dask_runner(client), **options)
         else:
             result = assess(samples, flights, sites, **options)
-    with stage(progress, "Writing results and map"), staged_outputs(out) as staging:
+    with (
+        stage(progress, "Writing results and map"),
+        staged_outputs(out, remove=_derived_outputs()) as staging,
+    ):
         write_table(result.site_exposure, staging / "site_exposure.csv")
         write_table(result.site_exposure, staging / "site_exposure.gpkg")
         write_table(result.passes, staging / "passes.csv")
@@ -171,24 +184,23 @@ def run_assessment(
             assumptions=result.assumptions,
             outputs=list(OUTPUT_FILES),
             started=started,
+            extra=manifest_extra,
         )
         (staging / "manifest.json").write_text(manifest_json(manifest), encoding="utf-8")
-    _remove_stale(out)
     return result
 
 
-def _remove_stale(out: Path) -> None:
-    """Remove what later steps derived from a previous assessment in the same directory.
+def _derived_outputs() -> list[str]:
+    """List what later steps derive from an assessment: stale once a new one is written.
 
     Leak, pattern and what-if tables describe the passes they were computed from; left beside a
-    new assessment they would be read (by the map and the briefing) as if they were its own.
+    new assessment they would be read (by the map and the briefing) as if they were its own, so
+    the new outputs' commit removes them (:func:`exposure.output.staged_outputs`).
     """
     from exposure.cli.leaks import LEAK_OUTPUTS
     from exposure.cli.patterns import PATTERN_OUTPUTS
 
-    derived = {*LEAK_OUTPUTS, *PATTERN_OUTPUTS, "nofly_whatif.csv"} - set(OUTPUT_FILES)
-    for name in sorted(derived):
-        (out / name).unlink(missing_ok=True)
+    return sorted({*LEAK_OUTPUTS, *PATTERN_OUTPUTS, "nofly_whatif.csv"} - set(OUTPUT_FILES))
 
 
 @app.command("assess")
@@ -242,6 +254,14 @@ def assess_cmd(
             raise ExposureError("--scheduler needs --engine dask")
         with stage(progress, "Reading flight logs"):
             samples, flights = read_logs(logs)
+            # From a store, the flights name the original logs (path, hash, rows): the
+            # manifest also records the store that was actually read.
+            store = _single_store(logs)
+            extra = (
+                {"store": {"path": str(store), "sha256": sha256_file(store)}}
+                if store is not None
+                else None
+            )
             if fleet is not None:
                 flights = flightlogs.apply_fleet(flights, flightlogs.read_fleet(fleet))
         with stage(progress, "Reading sites"):
@@ -262,5 +282,6 @@ def assess_cmd(
             scheduler=scheduler,
             chunk_samples=chunk_samples,
             mode=mode,
+            manifest_extra=extra,
         )
     print_summary(result, out)

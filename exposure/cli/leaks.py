@@ -174,7 +174,7 @@ def run_leaks(
             raise ExposureError("\n".join(problems))
         zones = _read_zones(what_ifs)
         inputs = _read_inputs(result_dir)
-        # The simulation holds three float32 values per draw and site (exposure.leaks).
+        # The simulation holds three float32 values per draw and site (exposure.leakdraws).
         n_sites = max(len(inputs["sites"]), 1)
         if draws * n_sites * 12 > MAX_DRAW_BYTES:
             raise ExposureError(
@@ -222,7 +222,13 @@ def run_leaks(
         "assumptions": list(result.assumptions),
         "outputs": [*written, "manifest.json"],
     }
-    with stage(progress, "Writing leak tables and map"), staged_outputs(result_dir) as staging:
+    # A file an earlier leak run wrote and this one does not would describe another scenario:
+    # removed in the same commit as the new outputs.
+    stale = [n for n in set(previous) - set(written) - {"manifest.json"} if n in LEAK_OUTPUTS]
+    with (
+        stage(progress, "Writing leak tables and map"),
+        staged_outputs(result_dir, remove=stale) as staging,
+    ):
         write_table(result.site_leaks, staging / "site_leaks.csv")
         write_table(result.flight_leaks, staging / "flight_leaks.csv")
         write_table(result.attribution, staging / "attribution.csv")
@@ -235,10 +241,6 @@ def run_leaks(
         if redraw_map:
             _render_map(result_dir, result, plan, receivers, staging / "map.html")
         (staging / "manifest.json").write_text(manifest_json(manifest), encoding="utf-8")
-    # A file an earlier leak run wrote and this one did not would describe another scenario.
-    for name in set(previous) - set(written) - {"manifest.json"}:
-        if name in LEAK_OUTPUTS:
-            (result_dir / name).unlink(missing_ok=True)
     return {"result": result, "plan": plan, "what_if": compared, "sensitivity": sweep}
 
 

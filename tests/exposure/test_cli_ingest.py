@@ -135,3 +135,22 @@ def test_bad_options(tmp_path):
     assert forced.returncode == 2 and "not a readable PX4 ULog" in forced.stderr
     assert not out.exists()
     assert "Example: exposure ingest" in run("ingest", "--help").stdout
+
+
+def test_assess_from_a_store_records_the_store_and_the_original_logs(tmp_path):
+    import hashlib
+    import json
+
+    store = tmp_path / "fleet.parquet"
+    assert run("ingest", str(GOOD["p4p_sample.SRT"]), "--out", str(store)).returncode == 0
+    out = tmp_path / "result"
+    result = run("assess", "--logs", str(store), "--sites", "bundled:japan", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["store"] == {
+        "path": str(store),
+        "sha256": hashlib.sha256(store.read_bytes()).hexdigest(),
+    }
+    (log,) = manifest["inputs"]["flight_logs"]
+    assert log["path"] == str(GOOD["p4p_sample.SRT"])
+    assert log["sha256"] == hashlib.sha256(GOOD["p4p_sample.SRT"].read_bytes()).hexdigest()

@@ -190,3 +190,35 @@ def test_a_staging_directory_of_unknown_owner_is_removed_only_when_old(tmp_path)
     os.utime(young, (old, old))
     assert recover_staged(tmp_path) == [".staging-new: removed the outputs of an unfinished run"]
     assert not young.exists()
+
+
+def test_stale_outputs_are_removed_in_the_same_commit(tmp_path):
+    for name in ("passes.csv", "site_leaks.csv", "visits.csv"):
+        (tmp_path / name).write_text(f"old {name}\n")
+    # A failed run removes nothing: the old derived tables still match the old passes.
+    with pytest.raises(RuntimeError), staged_outputs(tmp_path, remove=["site_leaks.csv"]) as s:
+        (s / "passes.csv").write_text("new\n")
+        raise RuntimeError("boom")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["passes.csv", "site_leaks.csv",
+                                                          "visits.csv"]
+    # A run that completes removes them with its moves; a name it writes is replaced.
+    with staged_outputs(tmp_path, remove=["site_leaks.csv", "visits.csv", "passes.csv",
+                                          "absent.csv"]) as s:
+        (s / "passes.csv").write_text("new\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["passes.csv"]
+    assert (tmp_path / "passes.csv").read_text() == "new\n"
+
+
+def test_a_commit_list_cut_short_removes_stale_outputs_on_recovery(tmp_path):
+    # What a run killed right after writing its commit list leaves: the list, the new file
+    # not yet moved, the stale table not yet removed.
+    (tmp_path / "passes.csv").write_text("old\n")
+    (tmp_path / "site_leaks.csv").write_text("old leaks\n")
+    stage = tmp_path / ".staging-999999999-x"
+    stage.mkdir()
+    (stage / "passes.csv").write_text("new\n")
+    (stage / ".commit").write_text("passes.csv\n-site_leaks.csv\n")
+    done = recover_staged(tmp_path)
+    assert len(done) == 1 and "finished" in done[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["passes.csv"]
+    assert (tmp_path / "passes.csv").read_text() == "new\n"
