@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from exposure.leaks import behaviour, build_model, fire_bits, run_draws
+from exposure.leakdraws import behaviour, fire_bits, run_draws
+from exposure.leakmodel import build_model
 from exposure.quality import niirs
 from exposure.scenario import default_scenario
 

@@ -4,7 +4,7 @@ The draws are the leak simulation's (:mod:`exposure.leaks`): the same drone sett
 events, vendor-cloud access and random numbers as :func:`exposure.leaks.simulate_leaks` with the
 same scenario, seed and number of draws, so the two runs describe the same simulated worlds. In
 each draw a pass is given away when a channel that reaches it fired for its flight
-(:func:`exposure.leaks.known_passes`: DroneID and Remote ID heard by a receiver, app telemetry
+(:func:`exposure.leakdraws.known_passes`: DroneID and Remote ID heard by a receiver, app telemetry
 near the take-off point, zone requests, synced flight records, leaked imagery), and a **visit
 is known** when any of its passes is. From the known visits alone the other side rebuilds the
 pattern by the rules of :mod:`exposure.patterns`. Per site, over the draws:
@@ -36,15 +36,9 @@ import numpy as np
 import pandas as pd
 
 from exposure.errors import ExposureError
-from exposure.leaks import (
-    Behaviour,
-    LeakModel,
-    _wilson,
-    fire_bits,
-    known_passes,
-    run_starts,
-    segment_any,
-)
+from exposure.leakdraws import Behaviour, fire_bits, known_passes, segment_any
+from exposure.leakmodel import LeakModel, run_starts
+from exposure.leaks import _wilson
 from exposure.patterns import Patterns
 from exposure.rhythm import REGULARITY_BINS, WEEK_MINUTES, best_times
 
@@ -105,11 +99,11 @@ def leaked_patterns(
     ----------
     patterns : Patterns
         From :func:`exposure.patterns.patterns_of_life`. Not modified.
-    model : exposure.leaks.LeakModel
-        From :func:`exposure.leaks.build_model` on the same passes table (same rows, same order);
-        a :class:`~exposure.leaks.LeakResult` carries one (``result.model``).
-    behaviour : exposure.leaks.Behaviour
-        From :func:`exposure.leaks.behaviour` (``result.behaviour``).
+    model : exposure.leakmodel.LeakModel
+        From :func:`exposure.leakmodel.build_model` on the same passes table (same rows, same
+        order); a :class:`~exposure.leaks.LeakResult` carries one (``result.model``).
+    behaviour : exposure.leakdraws.Behaviour
+        From :func:`exposure.leakdraws.behaviour` (``result.behaviour``).
     draws, seed : int
         As in the leak run to be matched (``result.draws``, ``result.seed``).
     block_size : int

@@ -44,15 +44,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from exposure.errors import ExposureError
-from exposure.leaks import (
-    LeakModel,
-    LeakResult,
-    behaviour,
-    fire_bits,
-    pass_leaks,
-    run_starts,
-    segment_any,
-)
+from exposure.leakdraws import behaviour, fire_bits, pass_leaks, segment_any
+from exposure.leakmodel import LeakModel, run_starts
+from exposure.leaks import LeakResult
 from exposure.scenario import replace_profiles
 
 __all__ = ["plan_replacement"]

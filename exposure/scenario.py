@@ -882,7 +882,7 @@ def apply_what_if(
     """Apply a what-if's changes, in order, to a scenario and the drone profiles.
 
     ``no_fly_zones`` changes are left to the simulation (they remove passes, see
-    :func:`exposure.leaks.remove_zone_passes`). Inputs are not modified.
+    :func:`exposure.leakgeometry.remove_zone_passes`). Inputs are not modified.
 
     Examples
     --------

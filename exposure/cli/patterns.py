@@ -26,7 +26,8 @@ from rich.table import Table
 from exposure.cli.common import app, errors_as_lines, out_console, progress_bar, stage
 from exposure.cli.map import ResultTables, default_title, load_results, render_map
 from exposure.errors import ExposureError
-from exposure.leaks import behaviour, build_model
+from exposure.leakdraws import behaviour
+from exposure.leakmodel import build_model
 from exposure.manifest import manifest_json
 from exposure.output import staged_outputs, write_table
 from exposure.pattern_leaks import leaked_patterns

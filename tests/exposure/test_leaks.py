@@ -16,17 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exposure.errors import ExposureError
-from exposure.leaks import (
-    HEADLINES,
-    behaviour,
-    build_model,
-    compare_what_ifs,
-    fire_bits,
-    remove_zone_passes,
-    run_draws,
-    sensitivity_sweep,
-    simulate_leaks,
-)
+from exposure.leakdraws import HEADLINES, behaviour, fire_bits, run_draws
+from exposure.leakgeometry import remove_zone_passes
+from exposure.leakmodel import build_model
+from exposure.leaks import compare_what_ifs, sensitivity_sweep, simulate_leaks
 from exposure.quality import niirs
 from exposure.scenario import CHANNELS, Change, WhatIf, scenario_from_dict
 

@@ -16,7 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exposure.errors import ExposureError
-from exposure.leaks import behaviour, build_model, simulate_leaks
+from exposure.leakdraws import behaviour
+from exposure.leakmodel import build_model
+from exposure.leaks import simulate_leaks
 from exposure.pattern_leaks import LEAKED_COLUMNS, leaked_patterns
 from exposure.patterns import PATTERN_COLUMNS, patterns_of_life
 from exposure.rhythm import best_times, regularity_class, time_label, usual_time
