@@ -8,14 +8,15 @@ from pathlib import Path
 from flightlogs import (
     airdata,
     csvlogs,
+    dataflash,
     djitxt,
     gpx,
     kml,
-    mavlink,
     photos,
     remoteid,
     srt,
     store,
+    tlog,
     ulog,
 )
 from flightlogs.core import ParsedLog
@@ -29,8 +30,8 @@ FORMATS: dict[str, Callable[[Path], list[ParsedLog]]] = {
     "dji_srt": srt.read,
     "dji_txt": djitxt.read,
     "px4_ulog": ulog.read,
-    "mavlink_tlog": mavlink.read_tlog,
-    "ardupilot_dataflash": mavlink.read_dataflash,
+    "mavlink_tlog": tlog.read_tlog,
+    "ardupilot_dataflash": dataflash.read_dataflash,
     # read_flight_log reads a store whole with store.read_store, keeping its flights table.
     "geoparquet_store": store.read_parsed,
     "flightreader_csv": csvlogs.read_flightreader,
@@ -46,9 +47,9 @@ FORMATS: dict[str, Callable[[Path], list[ParsedLog]]] = {
 _SNIFFERS: tuple[tuple[str, Callable[[bytes], bool]], ...] = (
     # Binary formats with magic bytes first: they cannot be mistaken for anything else.
     ("px4_ulog", ulog.sniff),
-    ("ardupilot_dataflash", mavlink.sniff_dataflash),
+    ("ardupilot_dataflash", dataflash.sniff_dataflash),
     ("geoparquet_store", store.sniff),
-    ("mavlink_tlog", mavlink.sniff_tlog),
+    ("mavlink_tlog", tlog.sniff_tlog),
     ("dji_txt", djitxt.sniff),
     ("dji_srt", srt.sniff),
     ("photo_jpeg", photos.sniff_jpeg),
