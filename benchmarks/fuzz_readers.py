@@ -360,7 +360,8 @@ def run_reader(reader: str, seconds: float, seed: int, timeout: int, crashes: Pa
     while (left := seconds - (time.monotonic() - start)) > 1:
         with tempfile.TemporaryDirectory() as tmp:
             proc = subprocess.run(
-                [sys.executable, __file__, "--child", reader, "--seconds", f"{left:.1f}",
+                [sys.executable, __file__, "--engine", "loop", "--child", reader,
+                 "--seconds", f"{left:.1f}",
                  "--seed", str(seed + round_), "--timeout", str(timeout), "--work", tmp],
                 capture_output=True,
                 text=True,

@@ -38,6 +38,7 @@ __all__ = [
     "MAX_ALIGN_GAP_US",
     "align_angle",
     "earth_gimbal_yaw",
+    "gimbal_yaw_frames",
     "gps_to_unix_us",
     "height_above",
     "nearest",
@@ -86,6 +87,34 @@ FIX_3D = 3
 #: A firmware name and version as autopilots announce them in their text messages
 #: ("ArduCopter V4.5.7 (2a3dc4b7)" names "ArduCopter V4.5.7").
 FIRMWARE_RE = re.compile(r"(?:Ardu\w+|APM:\w+|PX4\w*|Blimp|AntennaTracker|Rover)\s+V?\d[\w.\-]*")
+
+
+# GIMBAL_DEVICE_FLAGS (MAVLink common.xml).
+_YAW_LOCK = 16
+_YAW_IN_VEHICLE_FRAME = 32
+_YAW_IN_EARTH_FRAME = 64
+
+
+def gimbal_yaw_frames(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Tell from GIMBAL_DEVICE_FLAGS whether each gimbal yaw is relative to the vehicle.
+
+    Returns ``(in_vehicle, vehicle_frame)``: ``in_vehicle`` where the flag
+    ``YAW_IN_VEHICLE_FRAME`` says so; ``vehicle_frame`` also where neither frame flag is set
+    and ``YAW_LOCK`` is unset (a gimbal that follows the vehicle), the convention of gimbal
+    devices older than the frame flags.
+
+    Examples
+    --------
+    >>> in_vehicle, frame = gimbal_yaw_frames(np.array([32, 64, 0, 16]))
+    >>> in_vehicle.tolist(), frame.tolist()
+    ([True, False, False, False], [True, False, True, False])
+    """
+    flags = np.asarray(flags).astype(int)
+    in_vehicle = (flags & _YAW_IN_VEHICLE_FRAME) != 0
+    vehicle_frame = in_vehicle | (
+        ((flags & _YAW_IN_EARTH_FRAME) == 0) & ((flags & _YAW_LOCK) == 0)
+    )
+    return in_vehicle, vehicle_frame
 
 
 def quaternion_to_euler_deg(

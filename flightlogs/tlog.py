@@ -65,6 +65,7 @@ from flightlogs.mavlink import (
     MAX_ALIGN_GAP_US,
     align_angle,
     earth_gimbal_yaw,
+    gimbal_yaw_frames,
     height_above,
     quaternion_to_euler_deg,
     select_rows,
@@ -76,10 +77,6 @@ __all__ = ["read_tlog", "sniff_tlog"]
 
 _REBOOT_MS = 5_000
 
-# GIMBAL_DEVICE_FLAGS (MAVLink common.xml).
-_YAW_LOCK = 16
-_YAW_IN_VEHICLE_FRAME = 32
-_YAW_IN_EARTH_FRAME = 64
 
 
 # Message → attributes collected (array attributes such as ``q`` are spread into q0..q3).
@@ -360,11 +357,7 @@ def _gimbal_tlog(
         roll, pitch, yaw = quaternion_to_euler_deg(
             device["q0"], device["q1"], device["q2"], device["q3"]
         )
-        flags = device["flags"].astype(int)
-        in_vehicle = (flags & _YAW_IN_VEHICLE_FRAME) != 0
-        vehicle_frame = in_vehicle | (
-            ((flags & _YAW_IN_EARTH_FRAME) == 0) & ((flags & _YAW_LOCK) == 0)
-        )
+        in_vehicle, vehicle_frame = gimbal_yaw_frames(device["flags"])
         delta = np.degrees(device["delta_yaw"])
         vehicle_yaw = np.where(
             in_vehicle & np.isfinite(delta),
@@ -374,7 +367,7 @@ def _gimbal_tlog(
         t_from, t_to = device["rx_us"], pos_rx
         note = (
             f"gimbal from GIMBAL_DEVICE_ATTITUDE_STATUS ({int(vehicle_frame.sum())} of "
-            f"{len(flags)} with yaw relative to the vehicle, turned to true north)"
+            f"{len(vehicle_frame)} with yaw relative to the vehicle, turned to true north)"
         )
     elif len(orientation["number"]):
         roll, pitch, yaw = orientation["roll"], orientation["pitch"], orientation["yaw"]

@@ -50,9 +50,12 @@ from pyulog import ULog
 from flightlogs.core import ParsedLog
 from flightlogs.errors import FlightLogError
 from flightlogs.mavlink import (
+    FIRST_FIX,
+    FIX_3D,
     MAX_ALIGN_GAP_US,
     align_angle,
     earth_gimbal_yaw,
+    gimbal_yaw_frames,
     quaternion_to_euler_deg,
 )
 
@@ -70,16 +73,10 @@ _TOPICS = (
     "gimbal_device_attitude_status",
     "mount_orientation",
 )
-_FIRST_FIX = 2  # fix_type: 0-1 no fix, 2 2-D, 3 3-D and better
-_FIX_3D = 3
 _EPOCH_NOTE = (
     "the log has no GPS time: times are the time since boot counted from 1970-01-01T00:00:00 "
     "UTC (a placeholder, not a real date)"
 )
-# gimbal_device_attitude_status.device_flags (the MAVLink GIMBAL_DEVICE_FLAGS values).
-_YAW_LOCK = 16
-_YAW_IN_VEHICLE_FRAME = 32
-_YAW_IN_EARTH_FRAME = 64
 
 Topics = dict[str, dict[str, np.ndarray]]
 
@@ -201,7 +198,7 @@ def _utc_offset_us(topics: Topics) -> tuple[int | None, str]:
         table = topics.get(name)
         if table is None or "time_utc_usec" not in table:
             continue
-        ok = (table["fix_type"] >= _FIRST_FIX) & (table["time_utc_usec"] > 0)
+        ok = (table["fix_type"] >= FIRST_FIX) & (table["time_utc_usec"] > 0)
         if ok.any():
             diff = table["time_utc_usec"][ok].astype(np.int64) - table["timestamp"][ok].astype(
                 np.int64
@@ -248,18 +245,14 @@ def _gimbal(
     if device is not None and len(device["timestamp"]):
         g_t = device["timestamp"].astype(float)
         roll, pitch, yaw = quaternion_to_euler_deg(*(device[f"q[{i}]"] for i in range(4)))
-        flags = device["device_flags"].astype(int)
-        in_vehicle = (flags & _YAW_IN_VEHICLE_FRAME) != 0
-        vehicle_frame = in_vehicle | (
-            ((flags & _YAW_IN_EARTH_FRAME) == 0) & ((flags & _YAW_LOCK) == 0)
-        )
+        in_vehicle, vehicle_frame = gimbal_yaw_frames(device["device_flags"])
         vehicle_yaw = align_angle(att_t, att_yaw, g_t, max_gap=MAX_ALIGN_GAP_US)
         if "delta_yaw" in device:
             delta = np.degrees(device["delta_yaw"].astype(float))
             vehicle_yaw = np.where(in_vehicle & np.isfinite(delta), delta, vehicle_yaw)
         note = (
             f"gimbal from gimbal_device_attitude_status ({int(vehicle_frame.sum())} of "
-            f"{len(flags)} with yaw relative to the vehicle, turned to true north)"
+            f"{len(vehicle_frame)} with yaw relative to the vehicle, turned to true north)"
         )
     elif mount is not None and len(mount["timestamp"]):
         g_t = mount["timestamp"].astype(float)
@@ -352,14 +345,14 @@ def parse_topics(
         lat, lon, alt = _gps_fields(table)
         fix = table["fix_type"]
         lat, lon = (
-            np.where(fix >= _FIRST_FIX, lat, np.nan),
-            np.where(fix >= _FIRST_FIX, lon, np.nan),
+            np.where(fix >= FIRST_FIX, lat, np.nan),
+            np.where(fix >= FIRST_FIX, lon, np.nan),
         )
-        alt = np.where(fix >= _FIX_3D, alt, np.nan)
+        alt = np.where(fix >= FIX_3D, alt, np.nan)
         notes.append(f"positions from {len(t)} {name} rows")
-        if (fix < _FIRST_FIX).any():
+        if (fix < FIRST_FIX).any():
             notes.append(
-                f"{int((fix < _FIRST_FIX).sum())} {name} rows without a fix (fix_type < 2) are "
+                f"{int((fix < FIRST_FIX).sum())} {name} rows without a fix (fix_type < 2) are "
                 "counted as no_position"
             )
     if not (np.isfinite(lat) & np.isfinite(lon) & ((lat != 0) | (lon != 0))).any():
