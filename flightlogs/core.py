@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,22 +58,26 @@ class ParsedLog:
     suffix: str = ""
 
 
-def sha256_file(path: str | Path) -> str:
+def sha256_file(path: str | Path, *, stop: threading.Event | None = None) -> str:
     """Return the hex SHA-256 of a file, read in 1 MiB blocks.
 
     Parameters
     ----------
     path : str or pathlib.Path
         The file.
+    stop : threading.Event, optional
+        Checked before each block: once set, hashing stops and the result is ``""``.
 
     Returns
     -------
     str
-        64 lowercase hex digits.
+        64 lowercase hex digits (``""`` when stopped).
     """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
+            if stop is not None and stop.is_set():
+                return ""
             digest.update(block)
     return digest.hexdigest()
 

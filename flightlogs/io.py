@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -80,13 +84,26 @@ def read_flight_log(
                 "cannot rename them"
             )
         return read_store(path)
-    parsed = FORMATS[format](path)
-    # Hashing a large log takes seconds; hashlib releases the GIL, so it runs beside the row
-    # checks and geometry building, which use one core. (Beside the parsing it would compete
-    # with the CSV readers, which use every core.)
+    # Hashing a large log takes seconds; hashlib releases the GIL, so it runs beside the
+    # reading, at the lowest scheduling priority: it takes the cores the parser leaves idle
+    # (the CSV readers use every core; row checks and geometry building use one).
+    stop = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        digest = pool.submit(sha256_file, path)
-        return to_tables(parsed, path=path, flight_id=flight_id, sha256=digest)
+        digest = pool.submit(_hash_when_idle, path, stop)
+        try:
+            parsed = FORMATS[format](path)
+            return to_tables(parsed, path=path, flight_id=flight_id, sha256=digest)
+        except BaseException:
+            stop.set()  # a file that cannot be read needs no hash: do not wait for it
+            raise
+
+
+def _hash_when_idle(path: Path, stop: threading.Event) -> str:
+    """Return the file's SHA-256, hashed by a thread that first gives up its priority."""
+    if sys.platform.startswith("linux"):  # there a thread has a nice value of its own
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    return sha256_file(path, stop=stop)
 
 
 def list_log_files(paths: Iterable[str | Path]) -> list[Path]:
