@@ -137,3 +137,17 @@ def test_read_flight_logs_with_one_bad_file(tmp_path):
 def test_read_flight_logs_without_files():
     with pytest.raises(FlightLogError, match="no flight-log files given"):
         read_flight_logs([])
+
+
+def test_sha256_file_stops_when_asked(tmp_path):
+    import hashlib
+    import threading
+
+    from flightlogs.core import sha256_file
+
+    path = tmp_path / "x.bin"
+    path.write_bytes(b"a" * (3 << 20))
+    assert sha256_file(path) == hashlib.sha256(b"a" * (3 << 20)).hexdigest()
+    stop = threading.Event()
+    stop.set()
+    assert sha256_file(path, stop=stop) == ""
