@@ -18,8 +18,9 @@ from numpy.typing import NDArray
 
 from exposure.errors import ExposureError
 from exposure.leakgeometry import channel_reach, first_points, site_frames, track_points
+from exposure.profiles import flight_profiles
 from exposure.quality import niirs
-from exposure.scenario import Scenario, flight_profiles
+from exposure.scenario import Scenario
 
 __all__ = ["LeakModel", "build_model", "run_starts"]
 

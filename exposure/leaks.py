@@ -55,13 +55,8 @@ from exposure.errors import ExposureError
 from exposure.leakdraws import HEADLINES, Behaviour, behaviour, run_draws
 from exposure.leakgeometry import remove_zone_passes
 from exposure.leakmodel import LeakModel, build_model
-from exposure.scenario import (
-    CHANNELS,
-    Scenario,
-    WhatIf,
-    apply_what_if,
-    default_scenario,
-)
+from exposure.scenario import CHANNELS, Scenario, default_scenario
+from exposure.whatif import WhatIf, apply_what_if
 
 __all__ = [
     "LeakResult",
@@ -355,7 +350,7 @@ def compare_what_ifs(
     base : LeakResult
         The base run.
     what_ifs : sequence of WhatIf
-        Policies (:func:`exposure.scenario.load_what_if`).
+        Policies (:func:`exposure.whatif.load_what_if`).
     zones : mapping of path to geopandas.GeoDataFrame, optional
         The zone polygons of every ``no_fly_zones`` change, keyed by the change's file.
 

@@ -47,7 +47,7 @@ from exposure.errors import ExposureError
 from exposure.leakdraws import behaviour, fire_bits, pass_leaks, segment_any
 from exposure.leakmodel import LeakModel, run_starts
 from exposure.leaks import LeakResult
-from exposure.scenario import replace_profiles
+from exposure.profiles import replace_profiles
 
 __all__ = ["plan_replacement"]
 

@@ -1,4 +1,4 @@
-"""Leak scenarios, drone profiles and what-if files: what the leak simulation assumes.
+"""Leak scenarios: what the leak simulation assumes.
 
 A scenario (TOML) says, for each leak channel of DESIGN.md section 5, what it carries, how it
 reaches a foreign party, its chance per flight, the rules that change that chance by vendor,
@@ -9,26 +9,13 @@ validated strictly: an unknown key, a probability outside [0, 1], a bad date, a 
 unknown region, ... all raise one :class:`~exposure.errors.ExposureError` that lists every
 problem with the file, the key and the value.
 
-Drone profiles (:func:`flight_profiles`) join what the fleet inventory says to each flight, and
-fill what it does not say: a drone missing from the inventory gets the scenario's ``[defaults]``
-(local-data mode off, logged in, connected controller) with its vendor's country, app and price
-from ``[vendors]``. A drone counts as in the inventory when any inventory-only column
-(``vendor_country``, ``operator``, ``agency``, ``app``, ``data_settings``,
-``replacement_cost``) has a value for it; then a setting its ``data_settings`` does not mention
-is "unknown" and drawn per drone in the simulation.
+``data_settings`` (in the fleet inventory, ``[replacement]`` and what-if profiles) is a list of
+``name=value`` items separated by ``;`` or ``,``: names ``local_data`` (also ``local-data
+mode``, ``ldm``), ``no_login`` (or ``login`` with the opposite value), ``air_gapped``; values
+``on``/``off``/``unknown`` (or yes/no, true/false, 1/0). A bare name means on.
 
-``data_settings`` is a list of ``name=value`` items separated by ``;`` or ``,``: names
-``local_data`` (also ``local-data mode``, ``ldm``), ``no_login`` (or ``login`` with the
-opposite value), ``air_gapped``; values ``on``/``off``/``unknown`` (or yes/no, true/false,
-1/0). A bare name means on.
-
-A what-if file (TOML) names a policy (``name``, ``description``) and lists ``[[changes]]``,
-each with an ``action``: ``replace`` (drones matching ``vendors``, ``vendor_countries``,
-``models`` or ``drones`` get the ``[replacement]`` profile, optionally overridden by
-``profile``), ``mandate_local_data`` (every drone, or those matching the same filters),
-``droneid_off``, ``disable_cloud_sync`` (flight-record sync stops, and with it thumbnails),
-``no_fly_zones`` (``zones``: a zone file, relative to the what-if file), ``set_channel``
-(``channel`` and ``p``: the channel's chance everywhere) and ``set_access`` (``p``).
+Each flight's drone profile is built by :mod:`exposure.profiles`; what-if policies are read and
+applied by :mod:`exposure.whatif`.
 """
 
 from __future__ import annotations
@@ -51,19 +38,14 @@ from exposure.errors import ExposureError
 __all__ = [
     "CHANNELS",
     "SETTINGS",
-    "Change",
     "Channel",
+    "Problems",
     "Receiver",
     "Rule",
     "Scenario",
-    "WhatIf",
-    "apply_what_if",
     "default_scenario",
-    "flight_profiles",
     "load_scenario",
-    "load_what_if",
     "parse_data_settings",
-    "replace_profiles",
     "scenario_from_dict",
 ]
 
@@ -90,8 +72,6 @@ _VIA = ("radio", "vendor", "direct")
 _REVEALS = ("flight", "takeoff", "zone")
 _STATES = ("on", "off", "unknown")
 _RULE_LISTS = ("vendors", "models", "apps", "vendor_countries", "regions")
-_INVENTORY_ONLY = ("vendor_country", "operator", "agency", "app", "data_settings",
-                   "replacement_cost")
 _DEFAULT_FILE = "leak_scenario.toml"
 
 
@@ -188,21 +168,33 @@ class Scenario:
 # Loading and validation
 
 
-class _Problems:
-    """Collects every problem of one file, then raises them together."""
+class Problems:
+    """Collects every problem of one file, then raises them together.
+
+    Each check records what is wrong and returns a stand-in value, so that checking goes on.
+
+    Examples
+    --------
+    >>> pr = Problems("w.toml")
+    >>> pr.number("p", 2, 0, 1), pr.text("name", 3), pr.items[0]
+    (0, '', 'w.toml: p = 2: expected a number in [0, 1]')
+    """
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.items: list[str] = []
 
     def add(self, key: str, value: object, expected: str) -> None:
+        """Record that ``key`` has ``value`` where ``expected`` was expected."""
         self.items.append(f"{self.source}: {key} = {value!r}: expected {expected}")
 
     def raise_if_any(self) -> None:
+        """Raise one :class:`ExposureError` listing every problem, if there are any."""
         if self.items:
             raise ExposureError("\n".join(self.items))
 
     def keys(self, key: str, table: object, allowed: Sequence[str]) -> dict[str, Any]:
+        """Return ``table`` if it is a table, noting keys not in ``allowed``; else ``{}``."""
         if not isinstance(table, dict):
             self.add(key, table, "a table")
             return {}
@@ -215,6 +207,7 @@ class _Problems:
         return table
 
     def number(self, key: str, value: object, lo: float, hi: float = float("inf")) -> float:
+        """Return ``value`` if it is a number in [``lo``, ``hi``], else ``lo``."""
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         if not ok or not (lo <= float(value) <= hi) or np.isnan(float(value)):
             span = f"a number in [{lo:g}, {hi:g}]" if hi < float("inf") else f"a number ≥ {lo:g}"
@@ -223,24 +216,28 @@ class _Problems:
         return float(value)
 
     def choice(self, key: str, value: object, options: Sequence[str]) -> str:
+        """Return ``value`` if it is one of ``options``, else the first option."""
         if value not in options:
             self.add(key, value, "one of " + ", ".join(repr(o) for o in options))
             return options[0]
         return str(value)
 
     def text(self, key: str, value: object) -> str:
+        """Return ``value`` if it is a string, else ``""``."""
         if not isinstance(value, str):
             self.add(key, value, "a string")
             return ""
         return value
 
     def texts(self, key: str, value: object) -> tuple[str, ...]:
+        """Return ``value`` as a tuple if it is a list of strings, else ``()``."""
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             self.add(key, value, "a list of strings")
             return ()
         return tuple(value)
 
     def day(self, key: str, value: object) -> date | None:
+        """Return ``value`` as a date (a TOML date or an ISO string), else ``None``."""
         if isinstance(value, datetime):
             return value.date()
         if isinstance(value, date):
@@ -317,7 +314,7 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     )
 
 
-def _free_table(pr: _Problems, key: str, value: object) -> dict[str, Any]:
+def _free_table(pr: Problems, key: str, value: object) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -349,7 +346,7 @@ def scenario_from_dict(
     s.toml: unknown key 'channels.droneid.colour' (expected
     s.toml: access.p = 1.5: expected a number in [0, 1]
     """
-    pr = _Problems(source)
+    pr = Problems(source)
     top = pr.keys("", dict(data), ("access", "settings", "imagery", "objective", "defaults",
                                    "vendors", "replacement", "radio", "regions", "channels"))
     access = pr.keys("access", top.get("access", {}), ("p", "per", "by_vendor_country"))
@@ -443,7 +440,7 @@ def scenario_from_dict(
     )
 
 
-def _boxes(pr: _Problems, key: str, value: object) -> tuple[tuple[float, float, float, float], ...]:
+def _boxes(pr: Problems, key: str, value: object) -> tuple[tuple[float, float, float, float], ...]:
     ok = isinstance(value, list) and all(
         isinstance(b, list) and len(b) == 4
         and all(isinstance(x, int | float) and not isinstance(x, bool) for x in b)
@@ -458,7 +455,7 @@ def _boxes(pr: _Problems, key: str, value: object) -> tuple[tuple[float, float, 
     return boxes  # type: ignore[return-value]
 
 
-def _receivers(pr: _Problems, value: object) -> tuple[Receiver, ...]:
+def _receivers(pr: Problems, value: object) -> tuple[Receiver, ...]:
     if not isinstance(value, list):
         pr.add("radio.receivers", value, "a list of receivers ([[radio.receivers]])")
         return ()
@@ -482,7 +479,7 @@ _CHANNEL_KEYS = ("carries", "via", "p", "off_when", "rules", "reveals", "reveal_
                  "needs_recording")
 
 
-def _channels(pr: _Problems, value: object, regions: set[str]) -> tuple[Channel, ...]:
+def _channels(pr: Problems, value: object, regions: set[str]) -> tuple[Channel, ...]:
     table = pr.keys("channels", value, CHANNELS)
     out = []
     for pos, name in enumerate(CHANNELS):
@@ -533,7 +530,7 @@ def _channels(pr: _Problems, value: object, regions: set[str]) -> tuple[Channel,
     return tuple(out)
 
 
-def _rules(pr: _Problems, key: str, value: object, regions: set[str]) -> tuple[Rule, ...]:
+def _rules(pr: Problems, key: str, value: object, regions: set[str]) -> tuple[Rule, ...]:
     if not isinstance(value, list):
         pr.add(f"{key}.rules", value, "a list of rule tables")
         return ()
@@ -556,7 +553,8 @@ def _rules(pr: _Problems, key: str, value: object, regions: set[str]) -> tuple[R
 
 
 # --------------------------------------------------------------------------------------------
-# Drone profiles
+# Data settings (here, not in exposure.profiles: checking a scenario's [replacement]
+# needs the parser, and scenarios import nothing of profiles or what-ifs)
 
 _ALIASES = {
     "local_data": "local_data", "localdata": "local_data", "ldm": "local_data",
@@ -610,302 +608,3 @@ def parse_data_settings(text: object) -> dict[str, str]:
             setting, state = "no_login", {"on": "off", "off": "on"}.get(state, state)
         out[setting] = state
     return out
-
-
-def _strings(frame: pd.DataFrame, *cols: str) -> pd.Series:
-    """First non-missing value among ``cols`` per row, as strings (NA where none)."""
-    out = pd.Series(pd.NA, index=frame.index, dtype="string")
-    for col in cols:
-        if col in frame:
-            value = frame[col].astype("string").str.strip().replace("", pd.NA)
-            out = out.fillna(value)
-    return out
-
-
-def flight_profiles(flights: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    """Each flight's drone profile: identity, vendor, app, country, settings and cost.
-
-    Parameters
-    ----------
-    flights : pandas.DataFrame
-        The flights table, with the fleet inventory's columns where one was joined; not
-        modified.
-    scenario : Scenario
-        For the default profile and the per-vendor country, app and price.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per flight in the order given: ``flight_id``, ``drone_key`` (the drone id, or
-        ``flight:<flight_id>`` when unknown), ``drone_id``, ``vendor``, ``model``, ``app``,
-        ``vendor_country``, ``agency`` (the ``operator``, else the ``agency``),
-        ``in_inventory``, one column per setting (``on``/``off``/``unknown``),
-        ``replacement_cost`` and ``start`` (UTC; NaT where unknown).
-
-    Raises
-    ------
-    ExposureError
-        If a ``data_settings`` value is not understood or a replacement cost is not positive
-        (every such flight listed).
-
-    Examples
-    --------
-    >>> flights = pd.DataFrame({"flight_id": ["a", "b"], "drone_id": ["SN1", None],
-    ...                         "vendor": ["DJI", "Skydio"], "data_settings": ["ldm=on", None]})
-    >>> p = flight_profiles(flights, default_scenario())
-    >>> p[["drone_key", "vendor_country", "local_data", "in_inventory"]].values.tolist()
-    [['SN1', 'CN', 'on', True], ['flight:b', 'US', 'off', False]]
-    """
-    frame = pd.DataFrame(flights).reset_index(drop=True)
-    if "flight_id" not in frame:
-        raise ExposureError("flights: no 'flight_id' column")
-    out = pd.DataFrame({"flight_id": frame["flight_id"].astype("string")})
-    out["drone_id"] = _strings(frame, "drone_id")
-    out["drone_key"] = out["drone_id"].fillna("flight:" + out["flight_id"])
-    out["vendor"] = _strings(frame, "vendor").fillna("unknown")
-    out["model"] = _strings(frame, "model").fillna("unknown")
-    # What [vendors] says of each flight's vendor (NA where it does not know the vendor).
-    vendor = out["vendor"].str.casefold().astype(object)
-    info = {
-        field: vendor.map({k: v[field] for k, v in scenario.vendors.items()})
-        for field in ("country", "app", "replacement_cost")
-    }
-    d = scenario.defaults
-    out["app"] = _strings(frame, "app").fillna(info["app"].astype("string")).fillna(d["app"])
-    out["vendor_country"] = (
-        _strings(frame, "vendor_country")
-        .fillna(info["country"].astype("string"))
-        .fillna(d["vendor_country"])
-    )
-    out["agency"] = _strings(frame, "operator", "agency").fillna("unknown")
-    present = [c for c in _INVENTORY_ONLY if c in frame]
-    out["in_inventory"] = (
-        frame[present].notna().any(axis=1).to_numpy() if present else np.zeros(len(frame), bool)
-    )
-    problems = []
-    raw = (frame["data_settings"].astype("object") if "data_settings" in frame
-           else pd.Series(None, index=frame.index, dtype="object"))
-    raw = raw.where(raw.notna(), None)
-    parsed: dict[object, dict[str, str]] = {}
-    for value in pd.unique(raw):
-        try:
-            parsed[value] = parse_data_settings(value)
-        except ValueError as exc:
-            rows = out["flight_id"][(raw == value).to_numpy()].tolist()
-            problems.append(f"flights {rows[:3]}: data_settings {value!r}: {exc}")
-            parsed[value] = parse_data_settings(None)
-    for s in SETTINGS:
-        state = raw.map(lambda v, s=s: parsed[v][s])
-        out[s] = np.where(out["in_inventory"], state, d[s])
-    cost = (pd.to_numeric(frame["replacement_cost"], errors="coerce").astype(float)
-            if "replacement_cost" in frame else pd.Series(np.nan, index=frame.index))
-    cost = cost.fillna(info["replacement_cost"].astype(float)).fillna(d["replacement_cost"])
-    bad = ~(cost > 0)
-    if bad.any():
-        problems.append(
-            f"flights {out['flight_id'][bad].tolist()[:5]}: replacement_cost "
-            f"{cost[bad].tolist()[:5]}: expected a positive number"
-        )
-    out["replacement_cost"] = cost.to_numpy(float)
-    start = frame["start"] if "start" in frame else pd.Series(pd.NaT, index=frame.index)
-    out["start"] = pd.to_datetime(start, utc=True, errors="coerce", format="ISO8601")
-    if problems:
-        raise ExposureError("fleet profile: " + "\n".join(problems))
-    return out
-
-
-def replace_profiles(
-    profiles: pd.DataFrame,
-    mask: np.ndarray | pd.Series,
-    scenario: Scenario,
-    *,
-    overrides: Mapping[str, str] | None = None,
-) -> pd.DataFrame:
-    """Give the flights in ``mask`` the scenario's replacement drone (a copy is returned).
-
-    The drone keeps its identity, agency and flights; vendor, model, app, vendor country and
-    settings become the replacement's (settings it does not name are off).
-
-    Examples
-    --------
-    >>> p = flight_profiles(pd.DataFrame({"flight_id": ["a"], "vendor": ["DJI"]}),
-    ...                     default_scenario())
-    >>> replace_profiles(p, [True], default_scenario())[["vendor", "local_data"]].values.tolist()
-    [['China-free replacement', 'on']]
-    """
-    profile = {**scenario.replacement, **(overrides or {})}
-    out = profiles.copy()
-    m = np.asarray(mask, bool)
-    for col in ("vendor", "model", "app", "vendor_country"):
-        out.loc[m, col] = profile[col]
-    settings = parse_data_settings(profile.get("data_settings"))
-    for s in SETTINGS:
-        out.loc[m, s] = "off" if settings[s] == "unknown" else settings[s]
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# What-if files
-
-_ACTIONS: dict[str, tuple[str, ...]] = {
-    "replace": ("vendors", "vendor_countries", "models", "drones", "profile"),
-    "mandate_local_data": ("vendors", "vendor_countries", "models", "drones"),
-    "droneid_off": (),
-    "disable_cloud_sync": (),
-    "no_fly_zones": ("zones",),
-    "set_channel": ("channel", "p"),
-    "set_access": ("p",),
-}
-
-
-@dataclass(frozen=True)
-class Change:
-    """One change of a what-if (see the module notes for the actions)."""
-
-    action: str
-    vendors: tuple[str, ...] = ()
-    vendor_countries: tuple[str, ...] = ()
-    models: tuple[str, ...] = ()
-    drones: tuple[str, ...] = ()
-    profile: Mapping[str, str] = field(default_factory=dict)
-    channel: str | None = None
-    p: float | None = None
-    zones: Path | None = None
-
-    def matches(self, profiles: pd.DataFrame) -> np.ndarray:
-        """Flights whose drone the change's filters select (all when it gives none)."""
-        m = np.ones(len(profiles), bool)
-        for values, cols in ((self.vendors, ("vendor",)),
-                             (self.vendor_countries, ("vendor_country",)),
-                             (self.models, ("model",)), (self.drones, ("drone_key", "drone_id"))):
-            if values:
-                wanted = {v.casefold() for v in values}
-                hit = np.zeros(len(profiles), bool)
-                for col in cols:
-                    hit |= profiles[col].astype("string").str.casefold().isin(wanted).fillna(
-                        False).to_numpy(bool)
-                m &= hit
-        return m
-
-
-@dataclass(frozen=True)
-class WhatIf:
-    """A named policy: changes applied together and compared against the base run."""
-
-    name: str
-    changes: tuple[Change, ...]
-    description: str = ""
-    source: str = ""
-    sha256: str = ""
-
-    @property
-    def zone_files(self) -> tuple[Path, ...]:
-        """Zone files of its ``no_fly_zones`` changes."""
-        return tuple(c.zones for c in self.changes if c.zones is not None)
-
-
-def load_what_if(path: str | Path) -> WhatIf:
-    r"""Read and validate a what-if file.
-
-    Raises
-    ------
-    ExposureError
-        If the file is missing, not TOML, or a change is invalid (every problem listed).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     f = pathlib.Path(d, "w.toml")
-    ...     _ = f.write_text('name = "no DJI"\n[[changes]]\naction = "replace"\n'
-    ...                      'vendors = ["DJI"]\n')
-    ...     w = load_what_if(f)
-    >>> w.name, w.changes[0].action, w.changes[0].vendors
-    ('no DJI', 'replace', ('DJI',))
-    """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-        raw = tomllib.loads(data.decode("utf-8"))
-    except OSError as exc:
-        raise ExposureError(f"{path}: cannot read the what-if file ({exc.strerror})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ExposureError(f"{path}: not a valid TOML what-if file ({exc})") from None
-    pr = _Problems(str(path))
-    top = pr.keys("", raw, ("name", "description", "changes"))
-    name = pr.text("name", top.get("name", path.stem))
-    description = pr.text("description", top.get("description", ""))
-    items = top.get("changes")
-    if not isinstance(items, list) or not items:
-        pr.add("changes", items, "at least one [[changes]] table")
-        items = []
-    changes = []
-    for i, item in enumerate(items):
-        key = f"changes[{i}]"
-        if not isinstance(item, dict):
-            pr.add(key, item, "a table")
-            continue
-        action = pr.choice(f"{key}.action", item.get("action"), tuple(_ACTIONS))
-        pr.keys(key, item, ("action", *_ACTIONS[action]))
-        lists = {k: pr.texts(f"{key}.{k}", item.get(k, []))
-                 for k in ("vendors", "vendor_countries", "models", "drones")}
-        profile = pr.keys(f"{key}.profile", item.get("profile", {}),
-                          ("vendor", "model", "vendor_country", "app", "data_settings"))
-        for k, v in profile.items():
-            pr.text(f"{key}.profile.{k}", v)
-        if "data_settings" in profile:
-            try:
-                parse_data_settings(profile["data_settings"])
-            except ValueError as exc:
-                pr.add(f"{key}.profile.data_settings", profile["data_settings"], str(exc))
-        channel = item.get("channel")
-        if action == "set_channel":
-            pr.choice(f"{key}.channel", channel, CHANNELS)
-        p = item.get("p")
-        if action in ("set_channel", "set_access"):
-            p = pr.number(f"{key}.p", p, 0, 1)
-        zones = None
-        if action == "no_fly_zones":
-            zones = path.parent / pr.text(f"{key}.zones", item.get("zones"))
-            if not zones.is_file():
-                pr.add(f"{key}.zones", item.get("zones"), f"an existing zone file ({zones})")
-        changes.append(Change(action=action, profile=dict(profile), channel=channel, p=p,
-                              zones=zones, **lists))
-    pr.raise_if_any()
-    return WhatIf(name=name, description=description, changes=tuple(changes), source=str(path),
-                  sha256=hashlib.sha256(data).hexdigest())
-
-
-def apply_what_if(
-    scenario: Scenario, profiles: pd.DataFrame, what_if: WhatIf
-) -> tuple[Scenario, pd.DataFrame]:
-    """Apply a what-if's changes, in order, to a scenario and the drone profiles.
-
-    ``no_fly_zones`` changes are left to the simulation (they remove passes, see
-    :func:`exposure.leakgeometry.remove_zone_passes`). Inputs are not modified.
-
-    Examples
-    --------
-    >>> s = default_scenario()
-    >>> p = flight_profiles(pd.DataFrame({"flight_id": ["a"], "vendor": ["DJI"]}), s)
-    >>> s2, p2 = apply_what_if(s, p, WhatIf("x", (Change("droneid_off"),
-    ...                                           Change("mandate_local_data"))))
-    >>> s2.channel("droneid").p, s2.channel("droneid").rules, p2["local_data"].tolist()
-    (0.0, (), ['on'])
-    """
-    out = profiles.copy()
-    for change in what_if.changes:
-        if change.action == "replace":
-            out = replace_profiles(out, change.matches(out), scenario, overrides=change.profile)
-        elif change.action == "mandate_local_data":
-            out.loc[change.matches(out), "local_data"] = "on"
-        elif change.action == "droneid_off":
-            scenario = scenario.with_channel("droneid", p=0.0, rules=())
-        elif change.action == "disable_cloud_sync":
-            scenario = scenario.with_channel("flight_record_sync", p=0.0, rules=())
-        elif change.action == "set_channel" and change.channel is not None:
-            scenario = scenario.with_channel(change.channel, p=float(change.p or 0.0), rules=())
-        elif change.action == "set_access":
-            scenario = replace(scenario, access_p=float(change.p or 0.0),
-                               access_by_vendor_country={})
-    return scenario, out

@@ -31,7 +31,8 @@ from exposure.leaks import LeakResult, compare_what_ifs, sensitivity_sweep, simu
 from exposure.manifest import manifest_json
 from exposure.output import staged_outputs, write_table
 from exposure.replacement import plan_replacement
-from exposure.scenario import Scenario, WhatIf, load_scenario, load_what_if
+from exposure.scenario import Scenario, load_scenario
+from exposure.whatif import WhatIf, load_what_if
 
 __all__ = ["LEAK_OUTPUTS", "MAX_DRAW_BYTES", "leaks_cmd", "print_leak_summary", "run_leaks"]
 

@@ -21,7 +21,8 @@ from exposure.leakgeometry import remove_zone_passes
 from exposure.leakmodel import build_model
 from exposure.leaks import compare_what_ifs, sensitivity_sweep, simulate_leaks
 from exposure.quality import niirs
-from exposure.scenario import CHANNELS, Change, WhatIf, scenario_from_dict
+from exposure.scenario import CHANNELS, scenario_from_dict
+from exposure.whatif import Change, WhatIf
 
 RAW = tomllib.loads(files("exposure").joinpath("data", "leak_scenario.toml").read_text("utf-8"))
 T0 = "2025-03-01T00:00:00Z"

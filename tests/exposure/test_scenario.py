@@ -1,14 +1,13 @@
-"""Scenario files, drone profiles and what-if files: defaults, strict validation, purity."""
+"""Scenario files: shipped defaults, strict validation, data settings, imports one way."""
 
 from __future__ import annotations
 
+import ast
 import re
 from datetime import date
 from importlib.resources import files
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,19 +16,13 @@ from exposure.errors import ExposureError
 from exposure.scenario import (
     CHANNELS,
     SETTINGS,
-    Change,
-    WhatIf,
-    apply_what_if,
     default_scenario,
-    flight_profiles,
     load_scenario,
-    load_what_if,
     parse_data_settings,
-    replace_profiles,
 )
 
 SHIPPED = files("exposure").joinpath("data", "leak_scenario.toml")
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+PACKAGE = Path(__file__).resolve().parents[2] / "exposure"
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -169,7 +162,7 @@ def test_listed_receivers(tmp_path):
     assert (s.receivers[0].name, s.receivers[0].range_m) == ("post", 2000.0)
 
 
-# ---------------------------------------------------------------- data settings and profiles
+# ---------------------------------------------------------------- data settings
 
 
 @pytest.mark.parametrize(
@@ -201,120 +194,18 @@ def test_data_settings_round_trip(states, sep):
     assert parse_data_settings(text) == states
 
 
-def test_profiles_fill_what_the_inventory_does_not_say():
-    flights = pd.DataFrame(
-        {
-            "flight_id": ["a", "b", "c", "d"],
-            "drone_id": ["SN1", "SN1", None, "SN9"],
-            "vendor": ["DJI", "DJI", "Skydio", "Acme"],
-            "model": ["Mavic 3", "Mavic 3", "X2", None],
-            "vendor_country": ["CN", "CN", None, None],
-            "agency": ["Police", "Police", None, None],
-            "data_settings": ["local_data=on", None, None, None],
-            "replacement_cost": [2500.0, 2500.0, np.nan, np.nan],
-            "start": ["2025-01-01T00:00:00Z", None, "2024-01-01T10:00:00Z", None],
-        }
-    )
-    before = flights.copy()
-    p = flight_profiles(flights, default_scenario())
-    pd.testing.assert_frame_equal(flights, before)
-    assert p["drone_key"].tolist() == ["SN1", "SN1", "flight:c", "SN9"]
-    assert p["in_inventory"].tolist() == [True, True, False, False]
-    # In the inventory: what it says, unknown where silent. Missing: the default profile.
-    assert p["local_data"].tolist() == ["on", "unknown", "off", "off"]
-    assert p["no_login"].tolist() == ["unknown", "unknown", "off", "off"]
-    assert p["vendor_country"].tolist() == ["CN", "CN", "US", "unknown"]
-    assert p["app"].tolist() == ["DJI Fly", "DJI Fly", "Skydio Enterprise", "unknown"]
-    assert p["replacement_cost"].tolist() == [2500.0, 2500.0, 15000.0, 3000.0]
-    assert p["agency"].tolist() == ["Police", "Police", "unknown", "unknown"]
-    assert p["start"].isna().tolist() == [False, True, False, True]
+# ---------------------------------------------------------------- layering
 
 
-def test_profile_problems_are_listed_together():
-    flights = pd.DataFrame({"flight_id": ["a", "b"], "drone_id": ["1", "2"],
-                            "data_settings": ["warp=on", None],
-                            "replacement_cost": [100.0, -5.0]})
-    with pytest.raises(ExposureError) as err:
-        flight_profiles(flights, default_scenario())
-    text = str(err.value)
-    assert "['a']: data_settings 'warp=on'" in text
-    assert "['b']: replacement_cost [-5.0]: expected a positive number" in text
+def _exposure_imports(module: str) -> set[str]:
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+    return {node.module for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("exposure")}
 
 
-def test_replacement_keeps_identity_and_changes_behaviour():
-    flights = pd.DataFrame({"flight_id": ["a", "b"], "drone_id": ["1", "2"],
-                            "vendor": ["DJI", "Parrot"], "agency": ["X", "Y"]})
-    p = flight_profiles(flights, default_scenario())
-    before = p.copy()
-    q = replace_profiles(p, [True, False], default_scenario(), overrides={"vendor_country": "US"})
-    pd.testing.assert_frame_equal(p, before)
-    assert q.loc[0, ["drone_key", "agency", "vendor", "vendor_country", "local_data",
-                     "no_login"]].tolist() == ["1", "X", "China-free replacement", "US", "on",
-                                               "off"]
-    assert q.loc[1].equals(p.loc[1])
-
-
-# ---------------------------------------------------------------- what-if files
-
-
-def test_what_if_files_load(tmp_path):
-    zones = DATA / "sites" / "japan" / "no_fly_yellow.geojson"
-    path = write(
-        tmp_path,
-        "w.toml",
-        'name = "All measures"\ndescription = "test"\n'
-        '[[changes]]\naction = "replace"\nvendor_countries = ["CN"]\n'
-        'profile = { vendor_country = "US" }\n'
-        '[[changes]]\naction = "mandate_local_data"\nvendors = ["Parrot"]\n'
-        '[[changes]]\naction = "droneid_off"\n'
-        '[[changes]]\naction = "disable_cloud_sync"\n'
-        f'[[changes]]\naction = "no_fly_zones"\nzones = "{zones}"\n'
-        '[[changes]]\naction = "set_channel"\nchannel = "media_upload"\np = 0.5\n'
-        '[[changes]]\naction = "set_access"\np = 0.1\n',
-    )
-    w = load_what_if(path)
-    assert w.name == "All measures" and len(w.changes) == 7
-    assert w.zone_files == (zones,)
-    assert w.changes[0].profile == {"vendor_country": "US"}
-    assert len(w.sha256) == 64
-
-
-def test_what_if_problems_are_listed(tmp_path):
-    path = write(
-        tmp_path,
-        "w.toml",
-        '[[changes]]\naction = "replace"\nchannel = "droneid"\n'
-        '[[changes]]\naction = "set_channel"\nchannel = "smoke"\np = 2\n'
-        '[[changes]]\naction = "no_fly_zones"\nzones = "nowhere.geojson"\n'
-        '[[changes]]\naction = "teleport"\n',
-    )
-    with pytest.raises(ExposureError) as err:
-        load_what_if(path)
-    text = str(err.value)
-    assert "unknown key 'changes[0].channel'" in text
-    assert "changes[1].channel = 'smoke'" in text
-    assert "changes[1].p = 2" in text
-    assert "changes[2].zones = 'nowhere.geojson': expected an existing zone file" in text
-    assert "changes[3].action = 'teleport'" in text
-    empty = write(tmp_path, "e.toml", 'name = "nothing"\n')
-    with pytest.raises(ExposureError, match=r"changes = None: expected at least one"):
-        load_what_if(empty)
-
-
-def test_applying_a_what_if():
-    s = default_scenario()
-    flights = pd.DataFrame({"flight_id": ["a", "b", "c"], "drone_id": ["1", "2", "3"],
-                            "vendor": ["DJI", "Parrot", "Autel"]})
-    p = flight_profiles(flights, s)
-    w = WhatIf("w", (Change("replace", vendor_countries=("CN",)),
-                     Change("mandate_local_data", vendors=("parrot",)),
-                     Change("disable_cloud_sync"), Change("set_access", p=0.2),
-                     Change("set_channel", channel="covert_exfiltration", p=0.01)))
-    s2, p2 = apply_what_if(s, p, w)
-    assert p2["vendor"].tolist() == ["China-free replacement", "Parrot",
-                                     "China-free replacement"]
-    assert p2["local_data"].tolist() == ["on", "on", "on"]
-    assert s2.channel("flight_record_sync").p == 0.0 and not s2.channel("flight_record_sync").rules
-    assert s2.access_p == 0.2 and s2.channel("covert_exfiltration").p == 0.01
-    # Inputs untouched.
-    assert s.channel("flight_record_sync").p == 0.3 and p["vendor"].tolist()[0] == "DJI"
+def test_imports_go_one_way():
+    """Scenarios know nothing of profiles or what-ifs; profiles know nothing of what-ifs."""
+    assert _exposure_imports("scenario") == {"exposure.errors"}
+    assert _exposure_imports("profiles") == {"exposure.errors", "exposure.scenario"}
+    assert _exposure_imports("whatif") == {"exposure.errors", "exposure.profiles",
+                                           "exposure.scenario"}
