@@ -42,7 +42,8 @@ import shapely
 
 from exposure.cameras import load_cameras
 from exposure.crs import to_local
-from exposure.footprint import border_uv, boresight_points, footprint_rings
+from exposure.footprint import boresight_points, footprint_rings
+from exposure.footprint_kernels import border_uv
 from exposure.quality import niirs, reach_m, slant_gsd_m
 from exposure.terrain import local_dem, read_dem
 

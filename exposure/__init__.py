@@ -12,7 +12,8 @@ from importlib.metadata import PackageNotFoundError, version
 from exposure.cameras import Camera, camera_for_model, focal_lengths, load_cameras
 from exposure.engine import Assessment, assess, risk_score
 from exposure.errors import CameraError, ExposureError
-from exposure.footprint import footprint_rings, footprints, nadir_footprints
+from exposure.footprint import footprint_rings, nadir_footprints
+from exposure.footprint_frames import footprints
 from exposure.leaks import LeakResult, compare_what_ifs, sensitivity_sweep, simulate_leaks
 from exposure.nofly import buffer_table, observation_distance_m, plan_zones, whatif_zones
 from exposure.pattern_leaks import leaked_patterns
@@ -20,7 +21,7 @@ from exposure.patterns import patterns_of_life
 from exposure.pose import CameraPose, Mount, camera_pose, observation_mode
 from exposure.quality import gsd_m, niirs, niirs_giqe5, niirs_meaning
 from exposure.replacement import plan_replacement
-from exposure.scenario import Scenario, WhatIf, load_scenario, load_what_if
+from exposure.scenario import Scenario, load_scenario
 from exposure.terrain import (
     Dem,
     TerrainError,
@@ -30,6 +31,7 @@ from exposure.terrain import (
     visible,
 )
 from exposure.violations import violations
+from exposure.whatif import WhatIf, load_what_if
 
 try:
     __version__ = version("exposure")

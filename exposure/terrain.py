@@ -535,7 +535,7 @@ def ray_distances(
         (N,) camera heights above the DEM under them.
     directions : array_like
         (N, M, 3) ray directions (north, east, down), e.g. from
-        :func:`exposure.footprint.ray_directions`.
+        :func:`exposure.footprint_kernels.ray_directions`.
     limit_m : array_like
         (N,) horizontal distance beyond which a ray is not followed.
 

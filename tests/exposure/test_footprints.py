@@ -15,16 +15,15 @@ from exposure.coverage import (
 )
 from exposure.errors import ExposureError
 from exposure.footprint import (
-    border_uv,
     boresight_points,
     footprint_rings,
-    footprints,
     nadir_corners,
     nadir_half_sizes,
     reach_rings,
     ring_polygons,
-    rotation_matrices,
 )
+from exposure.footprint_frames import footprints
+from exposure.footprint_kernels import border_uv, rotation_matrices
 from exposure.quality import (
     VIDEO_NIIRS_PENALTY,
     horizon_m,

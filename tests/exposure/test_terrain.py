@@ -14,7 +14,8 @@ from rasterio.warp import transform
 
 from exposure.cameras import load_cameras
 from exposure.crs import to_local
-from exposure.footprint import boresight_points, footprint_rings, footprints, ring_polygons
+from exposure.footprint import boresight_points, footprint_rings, ring_polygons
+from exposure.footprint_frames import footprints
 from exposure.terrain import (
     Dem,
     TerrainError,
