@@ -15,6 +15,7 @@ until they fit; :class:`Simplification` says what was done, in words.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -119,7 +120,14 @@ def epoch_seconds(values: pd.Series | pd.Index | np.ndarray) -> np.ndarray:
     >>> epoch_seconds(pd.Series(["1970-01-01T00:01:00Z", None])).tolist()
     [60.0, nan]
     """
-    times = pd.DatetimeIndex(pd.to_datetime(pd.Series(values).to_numpy(), utc=True))
+    if isinstance(getattr(values, "dtype", None), pd.DatetimeTZDtype) or (
+        pd.api.types.is_datetime64_dtype(getattr(values, "dtype", None))
+    ):
+        # Datetimes already: no round trip through Python objects (ten million samples' times
+        # as Timestamps take seconds). Aware ones count from UTC, naive ones are taken as UTC.
+        times = pd.DatetimeIndex(values)
+    else:
+        times = pd.DatetimeIndex(pd.to_datetime(pd.Series(values).to_numpy(), utc=True))
     nat = times.isna()
     ms = times.as_unit("ms").asi8.astype("float64") / 1000.0
     ms[nat] = np.nan
@@ -137,11 +145,24 @@ def _checked_points(points: pd.DataFrame) -> pd.DataFrame:
     lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy("float64", na_value=np.nan)
     lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy("float64", na_value=np.nan)
     keep = np.isfinite(lon) & np.isfinite(lat) & frame["flight_id"].notna().to_numpy()
-    frame = frame.loc[keep].assign(lon=lon[keep], lat=lat[keep])
-    frame["_t"] = epoch_seconds(frame["time"])
-    frame["_flight"] = frame["flight_id"].astype("string")
-    # Time orders the vertices of a flight; rows without a time keep their table order.
+    if not keep.all():
+        frame, lon, lat = frame.loc[keep], lon[keep], lat[keep]
+    flight = frame["flight_id"].astype("string")
+    frame = frame.assign(lon=lon, lat=lat, _t=epoch_seconds(frame["time"]), _flight=flight)
+    # Time orders the vertices of a flight; rows without a time keep their table order (last).
+    # Samples tables come sorted that way already: checked in one pass, no sort then.
+    codes = pd.factorize(frame["_flight"], sort=True)[0]
+    t = frame["_t"].to_numpy()
+    in_order = (codes[1:] > codes[:-1]) | (
+        (codes[1:] == codes[:-1]) & (np.isnan(t[1:]) | (t[1:] >= t[:-1]))
+    )
+    if in_order.all():
+        return frame
     return frame.sort_values(["_flight", "_t"], kind="stable", na_position="last")
+
+
+#: Rows turned into metric lines per step: bounds the temporary arrays for large fleets.
+_LINE_BATCH = 1 << 20
 
 
 def _metric_lines(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -150,20 +171,29 @@ def _metric_lines(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     lon = frame["lon"].to_numpy()
     lat = frame["lat"].to_numpy()
     first = np.r_[0, np.flatnonzero(np.diff(codes)) + 1]
-    lon0 = np.repeat(lon[first], np.diff(np.r_[first, len(codes)]))
-    lat0 = np.repeat(lat[first], np.diff(np.r_[first, len(codes)]))
-    # Longitudes wrap at ±180°: measure from the flight's first sample the short way round.
-    dlon = (lon - lon0 + 180.0) % 360.0 - 180.0
-    x = dlon * np.cos(np.radians(lat0)) * _M_PER_DEG_LON
-    y = (lat - lat0) * _M_PER_DEG_LAT
-    rows = np.arange(len(frame), dtype="float64")
     sizes = np.diff(np.r_[first, len(codes)])
-    multi = np.repeat(sizes >= 2, sizes)
-    # Flights are contiguous and in order, so renumbering the multi-vertex ones keeps the order.
-    lines = shapely.linestrings(
-        np.column_stack([x[multi], y[multi], rows[multi]]), indices=pd.factorize(codes[multi])[0]
-    )
-    single = rows[~multi].astype("int64")
+    parts = []
+    # Whole flights, about a million rows at a time.
+    at = np.searchsorted(first, np.arange(0, len(codes), _LINE_BATCH))
+    cuts = np.unique(np.r_[first[np.minimum(at, len(first) - 1)], len(codes)])
+    for a, b in itertools.pairwise(cuts):
+        fa, fb = np.searchsorted(first, [a, b])
+        n = sizes[fa:fb]
+        lon0 = np.repeat(lon[first[fa:fb]], n)
+        lat0 = np.repeat(lat[first[fa:fb]], n)
+        # Longitudes wrap at ±180°: measure from the flight's first sample the short way round.
+        x = (lon[a:b] - lon0 + 180.0) % 360.0 - 180.0
+        x *= np.cos(np.radians(lat0)) * _M_PER_DEG_LON
+        y = (lat[a:b] - lat0) * _M_PER_DEG_LAT
+        multi = np.repeat(n >= 2, n)
+        if multi.any():
+            rows = np.arange(a, b, dtype="float64")[multi]
+            line_of = np.repeat(np.arange(int((n >= 2).sum())), n[n >= 2])
+            parts.append(
+                shapely.linestrings(np.column_stack([x[multi], y[multi], rows]), indices=line_of)
+            )
+    lines = np.concatenate(parts) if parts else np.empty(0, dtype=object)
+    single = first[sizes == 1].astype("int64")
     return lines, single
 
 

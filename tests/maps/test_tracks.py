@@ -191,3 +191,55 @@ def test_a_million_sample_fleet_fits_a_proportional_page_budget():
     assert blob is not None
     steps_json = json.loads(blob.group(1))
     assert sum(len(s) for s in steps_json) == how.vertices
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c"]), st.one_of(st.none(), st.integers(0, 5))),
+        min_size=1,
+        max_size=25,
+    ),
+    st.booleans(),
+)
+def test_points_are_ordered_by_flight_then_time_with_missing_times_last(rows, presort):
+    # Whether the table comes sorted (no sort is made) or not, the order is the same: by
+    # flight, then time, rows without a time last, ties in table order.
+    from maps.tracks import _checked_points
+
+    frame = pd.DataFrame(
+        {
+            "flight_id": [f for f, _ in rows],
+            "time": pd.to_datetime([None if t is None else t * 10**9 for _, t in rows], utc=True),
+            "lon": np.arange(len(rows), dtype=float),
+            "lat": 0.0,
+        }
+    )
+    if presort:
+        frame = frame.sort_values(["flight_id", "time"], kind="stable", na_position="last")
+    got = _checked_points(frame)
+    expected = frame.sort_values(["flight_id", "time"], kind="stable", na_position="last")
+    assert got["lon"].tolist() == expected["lon"].tolist()
+
+
+def test_thinning_in_batches_keeps_what_one_batch_keeps(monkeypatch):
+    # Many flights of uneven length (one of a single sample) cut into batches of a few rows:
+    # the kept rows are those of one batch over everything.
+    import maps.tracks as tracks
+
+    rng = np.random.default_rng(3)
+    sizes = [1, 7, 30, 2, 55, 13]
+    frame = pd.DataFrame(
+        {
+            "flight_id": np.repeat([f"f{i}" for i in range(len(sizes))], sizes),
+            "time": pd.to_datetime(np.concatenate([np.arange(n) for n in sizes]), unit="s",
+                                   utc=True),
+            "lon": 139.0 + np.cumsum(rng.normal(0, 2e-4, sum(sizes))),
+            "lat": 35.0 + np.cumsum(rng.normal(0, 2e-4, sum(sizes))),
+        }
+    )
+    whole, _ = decimate_points(frame, tolerance_m=5.0)
+    monkeypatch.setattr(tracks, "_LINE_BATCH", 4)
+    batched, how = decimate_points(frame, tolerance_m=5.0)
+    pd.testing.assert_frame_equal(whole, batched)
+    assert how.flights == 6 and 6 * 2 - 1 <= how.vertices < sum(sizes)
