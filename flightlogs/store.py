@@ -87,7 +87,10 @@ def sniff(head: bytes) -> bool:
 
 def _codes(flight_ids: pd.Series, known: Sequence[str]) -> np.ndarray:
     """Position of each sample's flight in ``known`` (-1 for a flight not in it)."""
-    return pd.Index(known, dtype="string").get_indexer(flight_ids.astype("string"))
+    # One lookup per distinct flight, then an integer take per sample.
+    per_sample, distinct = pd.factorize(flight_ids.astype("string"))
+    position = pd.Index(known, dtype="string").get_indexer(pd.Index(distinct, dtype="string"))
+    return np.where(per_sample >= 0, position[per_sample], -1)
 
 
 def _tracks(lon: np.ndarray, lat: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
@@ -97,9 +100,10 @@ def _tracks(lon: np.ndarray, lat: np.ndarray, codes: np.ndarray, n: int) -> np.n
     if not keep.any():
         return tracks
     codes = codes[keep]
-    order = np.argsort(codes, kind="stable")
-    codes = codes[order]
-    xy = np.column_stack([lon[keep], lat[keep]])[order]
+    xy = np.column_stack([lon[keep], lat[keep]])
+    if (codes[1:] < codes[:-1]).any():  # a store written by ingest has its flights in order
+        order = np.argsort(codes, kind="stable")
+        codes, xy = codes[order], xy[order]
     counts = np.bincount(codes, minlength=n)
     lines = counts[codes] > 1
     if lines.any():
