@@ -41,6 +41,7 @@ __all__ = [
     "HEIGHT_REFS",
     "SAMPLE_COLUMNS",
     "empty_samples",
+    "flight_tracks",
     "make_flights",
     "make_samples",
     "paused_gc",
@@ -263,24 +264,66 @@ def empty_samples() -> gpd.GeoDataFrame:
     return make_samples(frame)
 
 
-def _tracks(samples: pd.DataFrame):
-    """Return each flight's id, first and last time and track, in order of first appearance.
+def flight_tracks(
+    lon: np.ndarray, lat: np.ndarray, codes: np.ndarray, n_flights: int
+) -> np.ndarray:
+    """Each flight's track: a LineString through its samples in table order.
 
-    The track is a LineString through the samples in table order (a Point for one sample).
+    Parameters
+    ----------
+    lon, lat : numpy.ndarray
+        The samples' positions.
+    codes : numpy.ndarray
+        Each sample's flight number in ``[0, n_flights)``; -1 leaves the sample out.
+    n_flights : int
+        Number of flights.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n_flights`` geometries: a LineString, a Point for a flight of one sample, an empty
+        LineString for a flight without samples.
+
+    Examples
+    --------
+    >>> t = flight_tracks(np.array([0.0, 5.0, 1.0, 9.0]), np.array([0.0, 5.0, 1.0, 9.0]),
+    ...                   np.array([0, 1, 0, -1]), 3)
+    >>> [g.wkt for g in t]
+    ['LINESTRING (0 0, 1 1)', 'POINT (5 5)', 'LINESTRING EMPTY']
     """
+    tracks = np.array([shapely.LineString()] * n_flights, dtype=object)
+    keep = codes >= 0
+    if not keep.any():
+        return tracks
+    if not keep.all():
+        codes, lon, lat = codes[keep], lon[keep], lat[keep]
+    xy = np.column_stack([lon, lat])
+    if (codes[1:] < codes[:-1]).any():  # readers and stores give flights in one run each
+        order = np.argsort(codes, kind="stable")
+        codes, xy = codes[order], xy[order]
+    first = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    last = np.r_[first[1:], len(codes)]
+    # One call per flight: faster than one call with per-vertex line numbers.
+    with paused_gc():
+        for a, b in zip(first, last, strict=True):
+            tracks[codes[a]] = shapely.linestrings(xy[a:b]) if b - a > 1 else shapely.points(xy[a])
+    return tracks
+
+
+def _tracks(samples: pd.DataFrame):
+    """Return each flight's id, first and last time and track, in order of first appearance."""
     codes, ids = pd.factorize(samples["flight_id"], sort=False)
     times = samples["time"].to_numpy(dtype="datetime64[ns]")
-    xy = np.column_stack([samples["lon"].to_numpy(), samples["lat"].to_numpy()])
-    if len(ids) > 1 and (codes[1:] < codes[:-1]).any():
+    # First and last time per flight over runs of one flight (sorted by flight if need be).
+    run_codes, run_times = codes, times
+    if (codes[1:] < codes[:-1]).any():
         order = np.argsort(codes, kind="stable")
-        codes, times, xy = codes[order], times[order], xy[order]
-    first = np.concatenate([[0], np.flatnonzero(codes[1:] != codes[:-1]) + 1])
-    last = np.append(first[1:], len(codes))
-    start = np.minimum.reduceat(times, first)
-    end = np.maximum.reduceat(times, first)
-    lines = np.empty(len(first), dtype=object)
-    for i, (a, b) in enumerate(zip(first, last, strict=True)):
-        lines[i] = shapely.linestrings(xy[a:b]) if b - a > 1 else shapely.points(xy[a])
+        run_codes, run_times = codes[order], times[order]
+    first = np.flatnonzero(np.r_[True, run_codes[1:] != run_codes[:-1]])
+    start, end = np.empty(len(ids), times.dtype), np.empty(len(ids), times.dtype)
+    start[run_codes[first]] = np.minimum.reduceat(run_times, first)
+    end[run_codes[first]] = np.maximum.reduceat(run_times, first)
+    lines = flight_tracks(samples["lon"].to_numpy(), samples["lat"].to_numpy(), codes, len(ids))
     return np.asarray(ids, dtype=object), start, end, lines
 
 

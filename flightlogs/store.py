@@ -47,7 +47,7 @@ from pyproj import CRS as ProjCRS
 
 from flightlogs.core import ParsedLog
 from flightlogs.errors import FlightLogError
-from flightlogs.schema import CRS, FLIGHT_COLUMNS, SAMPLE_COLUMNS
+from flightlogs.schema import CRS, FLIGHT_COLUMNS, SAMPLE_COLUMNS, flight_tracks
 
 __all__ = ["ROW_GROUP_ROWS", "STORE_VERSION", "read_parsed", "read_store", "sniff", "write_store"]
 
@@ -91,30 +91,6 @@ def _codes(flight_ids: pd.Series, known: Sequence[str]) -> np.ndarray:
     per_sample, distinct = pd.factorize(flight_ids.astype("string"))
     position = pd.Index(known, dtype="string").get_indexer(pd.Index(distinct, dtype="string"))
     return np.where(per_sample >= 0, position[per_sample], -1)
-
-
-def _tracks(lon: np.ndarray, lat: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
-    """Each flight's track as make_flights builds it: a line through its samples in order."""
-    tracks = np.array([shapely.LineString()] * n, dtype=object)
-    keep = codes >= 0
-    if not keep.any():
-        return tracks
-    codes = codes[keep]
-    xy = np.column_stack([lon[keep], lat[keep]])
-    if (codes[1:] < codes[:-1]).any():  # a store written by ingest has its flights in order
-        order = np.argsort(codes, kind="stable")
-        codes, xy = codes[order], xy[order]
-    counts = np.bincount(codes, minlength=n)
-    lines = counts[codes] > 1
-    if lines.any():
-        # shapely wants indices 0..k-1 without gaps: renumber the flights that have lines.
-        dense = np.unique(codes[lines], return_inverse=True)[1]
-        tracks[np.flatnonzero(counts > 1)] = shapely.linestrings(xy[lines], indices=dense)
-    single = counts == 1
-    if single.any():
-        first = np.searchsorted(codes, np.flatnonzero(single))
-        tracks[single] = shapely.points(xy[first])
-    return tracks
 
 
 def _check(samples: gpd.GeoDataFrame, flights: gpd.GeoDataFrame, path: Path) -> np.ndarray:
@@ -273,7 +249,7 @@ def write_store(
     table = table.append_column("geometry", wkb)
     groups = _row_groups(codes, max(int(row_group_rows), 1))
     flight_ids = np.asarray(flights["flight_id"].astype(str), dtype=object)
-    tracks = _tracks(lon, lat, codes, len(flights))
+    tracks = flight_tracks(lon, lat, codes, len(flights))
     metadata = dict(table.schema.metadata or {})
     metadata.update(
         {
@@ -471,7 +447,7 @@ def _read_store(
         frame = frame[frame["flight_id"].isin(chosen_set)].reset_index(drop=True)
     lon, lat = frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float)
     codes = _codes(frame["flight_id"], list(flight_table["flight_id"]))
-    tracks = _tracks(lon, lat, codes, len(flight_table))
+    tracks = flight_tracks(lon, lat, codes, len(flight_table))
     stored = flight_table.pop(_TRACK).to_numpy(dtype=object)
     kept = np.array([w is not None for w in stored], dtype=bool)
     if kept.any():
