@@ -63,6 +63,7 @@ __all__ = [
     "compare_what_ifs",
     "sensitivity_sweep",
     "simulate_leaks",
+    "wilson_interval",
 ]
 
 _C = len(CHANNELS)
@@ -73,8 +74,15 @@ _Z90 = 1.6448536269514722  # standard normal quantile of 0.95: a two-sided 90 % 
 # Tables
 
 
-def _wilson(k: NDArray, n: int, z: float = _Z90) -> tuple[NDArray, NDArray]:
-    """Wilson score interval of a binomial proportion (90 % two-sided by default)."""
+def wilson_interval(k: NDArray, n: int, z: float = _Z90) -> tuple[NDArray, NDArray]:
+    """Wilson score interval of a binomial proportion (90 % two-sided by default).
+
+    Examples
+    --------
+    >>> lo, hi = wilson_interval(np.array([0, 50]), 100)
+    >>> lo.round(3).tolist(), hi.round(3).tolist()
+    ([0.0, 0.419], [0.026, 0.581])
+    """
     p = np.asarray(k, float) / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
@@ -98,7 +106,7 @@ def _site_leaks(model: LeakModel, t: dict[str, object], draws: int) -> pd.DataFr
     out[f"leaked_coverage_{k}_p05"], out[f"leaked_coverage_{k}_p95"] = q
     for name, count in (("p_any_imagery_leaked", t["imaged"]), ("p_visits_known", t["known"])):
         out[name] = count / draws
-        out[f"{name}_lo"], out[f"{name}_hi"] = _wilson(count, draws)
+        out[f"{name}_lo"], out[f"{name}_hi"] = wilson_interval(count, draws)
     out["expected_leaked_seconds_in_view"] = sec.mean(axis=0, dtype=np.float64)
     out["leaked_seconds_in_view_p05"], out["leaked_seconds_in_view_p95"] = qs
     out["expected_leaked_seconds_imaged"] = t["seconds_imaged"].mean(axis=0, dtype=np.float64)

@@ -38,7 +38,7 @@ import pandas as pd
 from exposure.errors import ExposureError
 from exposure.leakdraws import Behaviour, fire_bits, known_passes, segment_any
 from exposure.leakmodel import LeakModel, run_starts
-from exposure.leaks import _wilson
+from exposure.leaks import wilson_interval
 from exposure.patterns import Patterns
 from exposure.rhythm import REGULARITY_BINS, WEEK_MINUTES, best_times
 
@@ -181,7 +181,7 @@ def leaked_patterns(
     cols["p_any_visit_known"][fleet] = any_known[fleet] / draws
     learnt = "p_usual_time_learnt"
     cols[learnt][rated] = identified[rated] / draws
-    lo, hi = _wilson(identified, draws)
+    lo, hi = wilson_interval(identified, draws)
     cols[f"{learnt}_lo"][rated], cols[f"{learnt}_hi"][rated] = lo[rated], hi[rated]
     seen = np.isfinite(looks).any(axis=0)
     if seen.any():
