@@ -20,7 +20,7 @@ from flightlogs.io import (
 )
 from flightlogs.photos import read_photo_folder
 from flightlogs.schema import FLIGHT_COLUMNS, SAMPLE_COLUMNS, make_flights, make_samples
-from flightlogs.store import read_store, write_store
+from flightlogs.store import StoreWriter, read_store, write_store
 
 try:
     __version__ = version("exposure")
@@ -34,6 +34,7 @@ __all__ = [
     "FlightLogError",
     "LogFile",
     "SchemaError",
+    "StoreWriter",
     "UnknownFormatError",
     "apply_fleet",
     "detect_format",

@@ -17,7 +17,10 @@ Layout
     flight's samples: it is rebuilt from the samples on reading, which keeps the metadata
     small for long flights. Any other track is stored as WKB with its flight.
     ``exposure:row_groups`` lists the flights in each row group, so that reading a few flights
-    reads only their groups. ``exposure:columns`` keeps the column order and geometry names.
+    reads only their groups. These keys, and the ``bbox`` of ``geo``, are in the file footer's
+    key-value metadata, written when the store is closed (:class:`StoreWriter` writes the
+    samples part by part before); the Arrow schema embedded at the start carries ``geo``
+    without the bounds. ``exposure:columns`` keeps the column order and geometry names.
     When every sample's point is exactly ``(lon, lat)``, as :func:`flightlogs.make_samples`
     makes it, the points are rebuilt from those two columns on reading instead of parsing the
     WKB column, which is there for other GeoParquet readers.
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import os
 import uuid
@@ -49,7 +53,15 @@ from flightlogs.core import ParsedLog
 from flightlogs.errors import FlightLogError
 from flightlogs.schema import CRS, FLIGHT_COLUMNS, SAMPLE_COLUMNS, flight_tracks
 
-__all__ = ["ROW_GROUP_ROWS", "STORE_VERSION", "read_parsed", "read_store", "sniff", "write_store"]
+__all__ = [
+    "ROW_GROUP_ROWS",
+    "STORE_VERSION",
+    "StoreWriter",
+    "read_parsed",
+    "read_store",
+    "sniff",
+    "write_store",
+]
 
 #: Most rows in one row group (a flight at 10 Hz for about 3.6 hours).
 ROW_GROUP_ROWS = 131_072
@@ -185,12 +197,11 @@ def _point_wkb(lon: np.ndarray, lat: np.ndarray) -> pa.Array:
     )
 
 
-def _geo_metadata(samples: gpd.GeoDataFrame) -> bytes:
-    bounds = samples.total_bounds if len(samples) else None
+def _geo_metadata(crs: ProjCRS, bounds: np.ndarray | None) -> bytes:
     column: dict[str, object] = {
         "encoding": "WKB",
         "geometry_types": ["Point"],
-        "crs": samples.crs.to_json_dict(),
+        "crs": crs.to_json_dict(),
     }
     if bounds is not None and np.isfinite(bounds).all():
         column["bbox"] = [float(b) for b in bounds]
@@ -231,62 +242,195 @@ def write_store(
         Listing every problem: a missing column or wrong dtype, another CRS, samples of a
         flight the flights table lacks, a repeated flight id.
     """
-    path = Path(path)
-    codes = _check(samples, flights, path)
-    geometry = samples.geometry.name
-    names = [c for c in samples.columns if c != geometry]
-    table = pa.Table.from_pandas(samples, columns=names, preserve_index=False)
-    lon, lat = samples["lon"].to_numpy(dtype=float), samples["lat"].to_numpy(dtype=float)
-    xy = shapely.get_coordinates(samples.geometry.to_numpy())
-    # Canonical samples have Point(lon, lat): then the WKB is built from the two columns, and
-    # reading rebuilds the points from them instead of parsing WKB (both several times faster).
-    from_lonlat = len(xy) == len(samples) and np.array_equal(xy, np.column_stack([lon, lat]))
-    wkb = (
-        _point_wkb(lon, lat)
-        if from_lonlat
-        else pa.array(shapely.to_wkb(samples.geometry.to_numpy()), type=pa.binary())
-    )
-    table = table.append_column("geometry", wkb)
-    groups = _row_groups(codes, max(int(row_group_rows), 1))
-    flight_ids = np.asarray(flights["flight_id"].astype(str), dtype=object)
-    tracks = flight_tracks(lon, lat, codes, len(flights))
-    metadata = dict(table.schema.metadata or {})
-    metadata.update(
-        {
-            b"geo": _geo_metadata(samples),
-            _KEY_VERSION: STORE_VERSION.encode(),
-            _KEY_FLIGHTS: _flights_blob(flights, tracks),
-            # Column order and geometry names, so that frames come back equal, not just alike.
-            _KEY_COLUMNS: json.dumps(
-                {
-                    "samples": [str(c) for c in samples.columns],
-                    "samples_geometry": str(geometry),
-                    "flights": [str(c) for c in flights.columns],
-                    "flights_geometry": str(flights.geometry.name),
-                    "points_from_lonlat": bool(from_lonlat),
-                }
-            ).encode(),
-            _KEY_GROUPS: json.dumps(
-                [sorted(flight_ids[np.unique(codes[a:b])].tolist()) for a, b in groups]
-            ).encode(),
+    with StoreWriter(path, row_group_rows=row_group_rows) as writer:
+        writer.add(samples, flights)
+    return Path(path)
+
+
+class StoreWriter:
+    """Write a store a part at a time: each part's samples go to disk as they are added.
+
+    ``exposure ingest`` adds one log file at a time, so memory holds one file's samples, not the
+    fleet's. The flights of all parts are kept (a row each) and written into the file's metadata
+    when it is closed; the file appears under its name only then, complete.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The store to write.
+    row_group_rows : int
+        Most rows per row group.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> from flightlogs.schema import make_flights, make_samples
+    >>> def part(fid, lon):
+    ...     s = make_samples(pd.DataFrame({"flight_id": [fid] * 2, "lon": [lon, lon + 0.01],
+    ...                                    "lat": [35.0, 35.0], "time": pd.to_datetime(
+    ...                                    [0, 10**9], utc=True)}))
+    ...     f = make_flights(pd.DataFrame({"flight_id": [fid], "source_path": [f"{fid}.csv"],
+    ...         "source_format": ["airdata_csv"], "n_read": [2], "n_samples": [2],
+    ...         "n_rejected": [0]}), samples=s)
+    ...     return s, f
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = pathlib.Path(d) / "fleet.parquet"
+    ...     with StoreWriter(path) as w:
+    ...         w.add(*part("a", 139.0))
+    ...         w.add(*part("b", 140.0))
+    ...     samples, flights = read_store(path)
+    >>> flights["flight_id"].tolist(), len(samples)
+    (['a', 'b'], 4)
+    """
+
+    def __init__(self, path: str | Path, *, row_group_rows: int = ROW_GROUP_ROWS) -> None:
+        self.path = Path(path)
+        self._limit = max(int(row_group_rows), 1)
+        # A new hidden name next to the target (same file system, so os.replace is atomic),
+        # made with the usual permissions rather than mkstemp's owner-only ones.
+        self._tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
+        self._writer: pq.ParquetWriter | None = None
+        self._layout: dict[str, object] | None = None
+        self._flights: list[gpd.GeoDataFrame] = []
+        self._tracks: list[np.ndarray] = []
+        self._groups: list[list[str]] = []
+        self._bounds = np.array([np.inf, np.inf, -np.inf, -np.inf])
+        self._from_lonlat = True
+        self._crs = None
+
+    def add(self, samples: gpd.GeoDataFrame, flights: gpd.GeoDataFrame) -> None:
+        """Write one part's samples; keep its flights for the metadata.
+
+        Raises
+        ------
+        FlightLogError
+            As :func:`write_store`, and when a part's columns differ from the first part's or
+            a flight id was already added.
+        """
+        codes = _check(samples, flights, self.path)
+        geometry = samples.geometry.name
+        layout = {
+            "samples": [str(c) for c in samples.columns],
+            "samples_geometry": str(geometry),
+            "flights": [str(c) for c in flights.columns],
+            "flights_geometry": str(flights.geometry.name),
         }
-    )
-    table = table.replace_schema_metadata(metadata)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A new hidden name next to the target (same file system, so os.replace is atomic), made
-    # with the usual permissions rather than mkstemp's owner-only ones.
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with pq.ParquetWriter(tmp, table.schema, compression="zstd") as writer:
-            for start, stop in groups or [(0, 0)]:
-                writer.write_table(
-                    table.slice(start, stop - start), row_group_size=stop - start or 1
+        problems = []
+        if self._layout is not None and layout != self._layout:
+            problems.append("its columns differ from those of the parts written before")
+        seen = {fid for f in self._flights for fid in f["flight_id"]}
+        again = sorted(seen & set(flights["flight_id"]))
+        if again:
+            problems.append(f"flight ids already written: {again[:5]}")
+        if problems:
+            raise FlightLogError(f"{self.path}: cannot write the store: " + "; ".join(problems))
+        names = [c for c in samples.columns if c != geometry]
+        table = pa.Table.from_pandas(samples, columns=names, preserve_index=False)
+        lon, lat = samples["lon"].to_numpy(dtype=float), samples["lat"].to_numpy(dtype=float)
+        xy = shapely.get_coordinates(samples.geometry.to_numpy())
+        # Canonical samples have Point(lon, lat): then the WKB is built from the two columns,
+        # and reading rebuilds the points from them instead of parsing WKB (both several times
+        # faster).
+        from_lonlat = len(xy) == len(samples) and np.array_equal(xy, np.column_stack([lon, lat]))
+        wkb = (
+            _point_wkb(lon, lat)
+            if from_lonlat
+            else pa.array(shapely.to_wkb(samples.geometry.to_numpy()), type=pa.binary())
+        )
+        table = table.append_column("geometry", wkb)
+        first = self._writer is None
+        if first:
+            self._layout, self._crs = layout, samples.crs
+            metadata = dict(table.schema.metadata or {})
+            # Enough for any GeoParquet reader from the start; the bounds follow at the end.
+            metadata.update({b"geo": _geo_metadata(samples.crs, None),
+                             _KEY_VERSION: STORE_VERSION.encode()})
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(
+                self._tmp, table.schema.with_metadata(metadata), compression="zstd"
+            )
+        elif not table.schema.equals(self._writer.schema, check_metadata=False):
+            raise FlightLogError(
+                f"{self.path}: cannot write the store: column types differ from those of the "
+                "parts written before"
+            )
+        groups = _row_groups(codes, self._limit)
+        flight_ids = np.asarray(flights["flight_id"].astype(str), dtype=object)
+        for start, stop in groups or ([(0, 0)] if first else []):
+            self._writer.write_table(
+                table.slice(start, stop - start), row_group_size=stop - start or 1
+            )
+        self._groups += [sorted(flight_ids[np.unique(codes[a:b])].tolist()) for a, b in groups]
+        self._flights.append(flights)
+        self._tracks.append(flight_tracks(lon, lat, codes, len(flights)))
+        self._from_lonlat &= bool(from_lonlat)
+        if len(samples):
+            box = samples.total_bounds
+            self._bounds = np.r_[np.minimum(self._bounds[:2], box[:2]),
+                                 np.maximum(self._bounds[2:], box[2:])]
+
+    def close(self, flights: gpd.GeoDataFrame | None = None) -> Path:
+        """Write the flights into the metadata and move the file into place.
+
+        Parameters
+        ----------
+        flights : geopandas.GeoDataFrame, optional
+            The flights to store instead of those added (e.g. with a fleet inventory's columns
+            joined): the same flight ids, in any order.
+        """
+        if self._writer is None:
+            raise FlightLogError(f"{self.path}: cannot write the store: nothing was added")
+        added = pd.concat(self._flights, ignore_index=True)
+        tracks = np.concatenate(self._tracks)
+        table = added if flights is None else flights
+        if flights is not None:
+            if sorted(map(str, flights["flight_id"])) != sorted(map(str, added["flight_id"])):
+                raise FlightLogError(
+                    f"{self.path}: cannot write the store: the flights given at the end are not "
+                    "those added"
                 )
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+            where = pd.Index(added["flight_id"].astype(str))
+            tracks = tracks[where.get_indexer(flights["flight_id"].astype(str))]
+            self._layout = {**self._layout, "flights": [str(c) for c in flights.columns],
+                            "flights_geometry": str(flights.geometry.name)}
+        table = gpd.GeoDataFrame(table, geometry=table.geometry.name, crs=CRS)
+        bounds = self._bounds if np.isfinite(self._bounds).all() else None
+        self._writer.add_key_value_metadata(
+            {
+                b"geo": _geo_metadata(self._crs, bounds),
+                _KEY_VERSION: STORE_VERSION.encode(),
+                _KEY_FLIGHTS: _flights_blob(table, tracks),
+                # Column order and geometry names, so that frames come back equal, not alike.
+                _KEY_COLUMNS: json.dumps(
+                    {**self._layout, "points_from_lonlat": self._from_lonlat}
+                ).encode(),
+                _KEY_GROUPS: json.dumps(self._groups).encode(),
+            }
+        )
+        self._writer.close()
+        self._writer = None
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop what was written; the store's name is left as it was."""
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+            self._writer = None
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> StoreWriter:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None and self._writer is not None:
+            try:
+                self.close()
+            finally:
+                self.abort()
+        else:
+            self.abort()
 
 
 def _open(path: Path) -> tuple[pq.ParquetFile, dict[bytes, bytes]]:
@@ -296,7 +440,8 @@ def _open(path: Path) -> tuple[pq.ParquetFile, dict[bytes, bytes]]:
         parquet = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise FlightLogError(f"{path}: not a readable Parquet file ({exc})") from None
-    metadata = parquet.schema_arrow.metadata or {}
+    # The footer's key-value metadata: a store written part by part completes it at the end.
+    metadata = {**(parquet.schema_arrow.metadata or {}), **(parquet.metadata.metadata or {})}
     if _KEY_FLIGHTS not in metadata:
         raise FlightLogError(
             f"{path}: a Parquet file but not an exposure store (no 'exposure:flights' "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated
@@ -92,48 +93,54 @@ def ingest_cmd(
             raise fail(f"no flight-log files in {', '.join(map(str, paths))}")
         task = progress.add_task("Reading flight logs", total=len(files))
         read, failed, owner = [], [], {}
-        for i, result in enumerate(flightlogs.iter_flight_logs(files, format=format), start=1):
-            progress.update(
-                task, completed=i, description=f"Reading {result.path.name} ({i}/{len(files)})"
+        n_samples = 0
+        # Each file's samples go into the store as soon as it is read: memory holds one file's
+        # samples at a time, whatever the size of the fleet.
+        with flightlogs.StoreWriter(out) as store:
+            for i, result in enumerate(flightlogs.iter_flight_logs(files, format=format), 1):
+                progress.update(
+                    task,
+                    completed=i,
+                    description=f"Reading {result.path.name} ({i}/{len(files)})",
+                )
+                if result.ok:
+                    clash = [fid for fid in result.flights["flight_id"] if fid in owner]
+                    if clash:
+                        result = flightlogs.LogFile(
+                            path=result.path,
+                            format=result.format,
+                            error=flightlogs.FlightLogError(
+                                f"{result.path}: flight id {clash[0]!r} is already used by "
+                                f"{owner[clash[0]]}; rename one of the files"
+                            ),
+                        )
+                    else:
+                        owner.update(dict.fromkeys(result.flights["flight_id"], result.path))
+                        store.add(result.samples, result.flights)
+                        n_samples += len(result.samples)
+                        result = dataclasses.replace(result, samples=None)
+                (read if result.ok else failed).append(result)
+            progress.remove_task(task)
+            for result in failed:
+                for line in str(result.error).splitlines():
+                    typer.echo(f"exposure: error: {line}", err=True)
+            if not read:
+                raise fail(
+                    f"nothing usable was read from {len(files)} file(s); no store written",
+                    code=EXIT_NOTHING,
+                )
+            flights = gpd.GeoDataFrame(
+                pd.concat([r.flights for r in read], ignore_index=True), crs="EPSG:4326"
             )
-            if result.ok:
-                clash = [fid for fid in result.flights["flight_id"] if fid in owner]
-                if clash:
-                    result = flightlogs.LogFile(
-                        path=result.path,
-                        format=result.format,
-                        error=flightlogs.FlightLogError(
-                            f"{result.path}: flight id {clash[0]!r} is already used by "
-                            f"{owner[clash[0]]}; rename one of the files"
-                        ),
-                    )
-                else:
-                    owner.update(dict.fromkeys(result.flights["flight_id"], result.path))
-            (read if result.ok else failed).append(result)
-        progress.remove_task(task)
-        for result in failed:
-            for line in str(result.error).splitlines():
-                typer.echo(f"exposure: error: {line}", err=True)
-        if not read:
-            raise fail(
-                f"nothing usable was read from {len(files)} file(s); no store written",
-                code=EXIT_NOTHING,
-            )
-        samples = gpd.GeoDataFrame(
-            pd.concat([r.samples for r in read], ignore_index=True), crs="EPSG:4326"
-        )
-        flights = gpd.GeoDataFrame(
-            pd.concat([r.flights for r in read], ignore_index=True), crs="EPSG:4326"
-        )
-        if inventory is not None:
-            flights = flightlogs.apply_fleet(flights, inventory)
-        cameras = identify_cameras(flights, load_cameras())
-        with stage(progress, f"Writing {out}"):
-            flightlogs.write_store(samples, flights, out)
+            if inventory is not None:
+                flights = flightlogs.apply_fleet(flights, inventory)
+            cameras = identify_cameras(flights, load_cameras())
+            with stage(progress, f"Writing {out}"):
+                store.close(flights)
     for result in read:
         typer.echo("\n".join(file_report(result, cameras)))
     typer.echo(
-        f"Wrote {len(flights)} flights, {len(samples)} samples from {len(read)} of {len(files)} "
+        f"Wrote {len(flights)} flights, {n_samples} samples from {len(read)} of {len(files)} "
         f"files to {out}" + (f"; {len(failed)} file(s) could not be read" if failed else "")
     )
     if failed:

@@ -92,7 +92,7 @@ def test_only_the_row_groups_of_chosen_flights_are_read(real, tmp_path, monkeypa
     meta = pq.ParquetFile(path).metadata
     sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
     assert max(sizes) <= 1000 and sum(sizes) == len(samples)
-    per_group = json.loads(pq.read_schema(path).metadata[b"exposure:row_groups"])
+    per_group = json.loads(pq.ParquetFile(path).metadata.metadata[b"exposure:row_groups"])
     # 11,605 AirData rows fill 12 groups; the 804 + 44 + 55 + 19 rows of the four other flights
     # share the last one.
     assert len(sizes) == 13 and sizes[-1] == 804 + 44 + 55 + 19
@@ -138,7 +138,7 @@ def test_interoperable_geoparquet(real, store):
     other = gpd.read_parquet(store)
     assert other.crs.to_epsg() == 4326
     assert shapely.equals_exact(other.geometry.values, samples.geometry.values, 0).all()
-    geo = json.loads(pq.read_schema(store).metadata[b"geo"])
+    geo = json.loads(pq.ParquetFile(store).metadata.metadata[b"geo"])
     assert geo["columns"]["geometry"]["geometry_types"] == ["Point"]
     minx, _, _, maxy = geo["columns"]["geometry"]["bbox"]
     assert (minx, maxy) == (samples["lon"].min(), samples["lat"].max())
@@ -242,3 +242,48 @@ def test_column_order_and_geometry_names_survive(real, tmp_path):
     assert_geodataframe_equal(back_samples, samples)
     assert_geodataframe_equal(back_flights, flights)
     assert back_samples.geometry.name == "position" and back_flights.geometry.name == "track"
+
+
+def test_a_store_written_file_by_file_is_the_store_written_at_once(tmp_path):
+    # What exposure ingest does: one file's tables at a time, the flights (with a fleet
+    # column joined, in another order) at the end.
+    from flightlogs import StoreWriter
+
+    parts = [read_flight_log(path) for path in REAL]
+    path = tmp_path / "parts.parquet"
+    with StoreWriter(path, row_group_rows=5000) as writer:
+        for samples, flights in parts:
+            writer.add(samples, flights)
+        assert not path.exists()  # nothing under the name before the flights are written
+        all_flights = pd.concat([f for _, f in parts], ignore_index=True)
+        final = gpd.GeoDataFrame(
+            all_flights.iloc[::-1].assign(agency="MoD").reset_index(drop=True),
+            geometry="geometry",
+            crs=4326,
+        )
+        writer.close(final)
+    samples, flights = read_store(path)
+    expected = pd.concat([s for s, _ in parts], ignore_index=True)
+    assert_geodataframe_equal(samples, gpd.GeoDataFrame(expected, crs=4326),
+                              check_less_precise=False)
+    assert_geodataframe_equal(flights, final, check_less_precise=False)
+    meta = pq.ParquetFile(path).metadata
+    assert max(meta.row_group(i).num_rows for i in range(meta.num_row_groups)) <= 5000
+    assert read_store(path, flights=[final["flight_id"].iloc[0]])[0]["flight_id"].nunique() == 1
+
+
+def test_a_store_writer_refuses_repeated_flights_and_leaves_no_file(tmp_path, real):
+    from flightlogs import StoreWriter
+
+    samples, flights = read_flight_log(REAL[1])
+    path = tmp_path / "x.parquet"
+    with pytest.raises(FlightLogError, match="flight ids already written"):
+        with StoreWriter(path) as writer:
+            writer.add(samples, flights)
+            writer.add(samples, flights)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(FlightLogError, match="not those added"):
+        with StoreWriter(path) as writer:
+            writer.add(samples, flights)
+            writer.close(real[1])
+    assert list(tmp_path.iterdir()) == []
