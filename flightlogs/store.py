@@ -163,12 +163,19 @@ def _row_groups(codes: np.ndarray, limit: int) -> list[tuple[int, int]]:
     return groups
 
 
-def _flights_blob(flights: gpd.GeoDataFrame, tracks: np.ndarray) -> bytes:
-    """Encode the flights table as base64 Arrow IPC, with the tracks that cannot be rebuilt."""
-    given = flights.geometry.to_numpy()
-    same = shapely.equals_exact(given, tracks, tolerance=0) & (
+def _rebuilt(given: np.ndarray, tracks: np.ndarray) -> np.ndarray:
+    """Which flights' geometry is exactly the track rebuilt from their samples."""
+    return shapely.equals_exact(given, tracks, tolerance=0) & (
         shapely.get_type_id(given) == shapely.get_type_id(tracks)
     )
+
+
+def _flights_blob(flights: gpd.GeoDataFrame, same: np.ndarray) -> bytes:
+    """Encode the flights table as base64 Arrow IPC, with the tracks that cannot be rebuilt.
+
+    ``same`` marks the flights whose geometry is the track rebuilt from their samples.
+    """
+    given = flights.geometry.to_numpy()
     table = pd.DataFrame(flights.drop(columns=flights.geometry.name))
     # None: rebuild from the samples; b"": the flight had no geometry; else the track's WKB.
     stored = np.full(len(given), None, dtype=object)
@@ -292,7 +299,7 @@ class StoreWriter:
         self._writer: pq.ParquetWriter | None = None
         self._layout: dict[str, object] | None = None
         self._flights: list[gpd.GeoDataFrame] = []
-        self._tracks: list[np.ndarray] = []
+        self._same: list[np.ndarray] = []  # per flight: its geometry is the rebuilt track
         self._groups: list[list[str]] = []
         self._bounds = np.array([np.inf, np.inf, -np.inf, -np.inf])
         self._from_lonlat = True
@@ -362,7 +369,8 @@ class StoreWriter:
             )
         self._groups += [sorted(flight_ids[np.unique(codes[a:b])].tolist()) for a, b in groups]
         self._flights.append(flights)
-        self._tracks.append(flight_tracks(lon, lat, codes, len(flights)))
+        rebuilt = flight_tracks(lon, lat, codes, len(flights))
+        self._same.append(_rebuilt(flights.geometry.to_numpy(), rebuilt))
         self._from_lonlat &= bool(from_lonlat)
         if len(samples):
             box = samples.total_bounds
@@ -381,7 +389,7 @@ class StoreWriter:
         if self._writer is None:
             raise FlightLogError(f"{self.path}: cannot write the store: nothing was added")
         added = pd.concat(self._flights, ignore_index=True)
-        tracks = np.concatenate(self._tracks)
+        same = np.concatenate(self._same)
         table = added if flights is None else flights
         if flights is not None:
             if sorted(map(str, flights["flight_id"])) != sorted(map(str, added["flight_id"])):
@@ -390,7 +398,12 @@ class StoreWriter:
                     "those added"
                 )
             where = pd.Index(added["flight_id"].astype(str))
-            tracks = tracks[where.get_indexer(flights["flight_id"].astype(str))]
+            row = where.get_indexer(flights["flight_id"].astype(str))
+            # A geometry changed at the end (not the one added) is stored as it is.
+            unchanged = shapely.equals_exact(
+                flights.geometry.to_numpy(), added.geometry.to_numpy()[row], tolerance=0
+            )
+            same = same[row] & unchanged
             self._layout = {**self._layout, "flights": [str(c) for c in flights.columns],
                             "flights_geometry": str(flights.geometry.name)}
         table = gpd.GeoDataFrame(table, geometry=table.geometry.name, crs=CRS)
@@ -399,7 +412,7 @@ class StoreWriter:
             {
                 b"geo": _geo_metadata(self._crs, bounds),
                 _KEY_VERSION: STORE_VERSION.encode(),
-                _KEY_FLIGHTS: _flights_blob(table, tracks),
+                _KEY_FLIGHTS: _flights_blob(table, same),
                 # Column order and geometry names, so that frames come back equal, not alike.
                 _KEY_COLUMNS: json.dumps(
                     {**self._layout, "points_from_lonlat": self._from_lonlat}
