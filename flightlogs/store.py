@@ -316,15 +316,12 @@ class StoreWriter:
         """
         codes = _check(samples, flights, self.path)
         geometry = samples.geometry.name
-        layout = {
-            "samples": [str(c) for c in samples.columns],
-            "samples_geometry": str(geometry),
-            "flights": [str(c) for c in flights.columns],
-            "flights_geometry": str(flights.geometry.name),
-        }
+        # Samples of every part share one Parquet schema; flights may differ in their extra
+        # columns (a store read back with a fleet's columns), they are joined at the end.
+        layout = {"samples": [str(c) for c in samples.columns], "samples_geometry": str(geometry)}
         problems = []
         if self._layout is not None and layout != self._layout:
-            problems.append("its columns differ from those of the parts written before")
+            problems.append("its sample columns differ from those of the parts written before")
         seen = {fid for f in self._flights for fid in f["flight_id"]}
         again = sorted(seen & set(flights["flight_id"]))
         if again:
@@ -404,9 +401,12 @@ class StoreWriter:
                 flights.geometry.to_numpy(), added.geometry.to_numpy()[row], tolerance=0
             )
             same = same[row] & unchanged
-            self._layout = {**self._layout, "flights": [str(c) for c in flights.columns],
-                            "flights_geometry": str(flights.geometry.name)}
         table = gpd.GeoDataFrame(table, geometry=table.geometry.name, crs=CRS)
+        layout = {
+            **self._layout,
+            "flights": [str(c) for c in table.columns],
+            "flights_geometry": str(table.geometry.name),
+        }
         bounds = self._bounds if np.isfinite(self._bounds).all() else None
         self._writer.add_key_value_metadata(
             {
@@ -415,7 +415,7 @@ class StoreWriter:
                 _KEY_FLIGHTS: _flights_blob(table, same),
                 # Column order and geometry names, so that frames come back equal, not alike.
                 _KEY_COLUMNS: json.dumps(
-                    {**self._layout, "points_from_lonlat": self._from_lonlat}
+                    {**layout, "points_from_lonlat": self._from_lonlat}
                 ).encode(),
                 _KEY_GROUPS: json.dumps(self._groups).encode(),
             }

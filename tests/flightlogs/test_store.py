@@ -287,3 +287,19 @@ def test_a_store_writer_refuses_repeated_flights_and_leaves_no_file(tmp_path, re
             writer.add(samples, flights)
             writer.close(real[1])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_parts_whose_flights_have_other_columns_are_joined(tmp_path):
+    # A store read back with a fleet's columns, ingested with a plain log: the flights table
+    # gets the union of the columns, NA where a part had none.
+    from flightlogs import StoreWriter
+
+    (s1, f1), (s2, f2) = (read_flight_log(REAL[1]), read_flight_log(REAL[3]))
+    f1 = f1.assign(agency="MoD")
+    path = tmp_path / "joined.parquet"
+    with StoreWriter(path) as writer:
+        writer.add(s1, f1)
+        writer.add(s2, f2)
+    _, flights = read_store(path)
+    assert flights["agency"].tolist()[0] == "MoD" and pd.isna(flights["agency"].tolist()[1])
+    assert list(flights["flight_id"]) == [f1["flight_id"].iloc[0], f2["flight_id"].iloc[0]]
