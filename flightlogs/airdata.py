@@ -47,7 +47,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from flightlogs.core import ParsedLog
+from flightlogs.core import ParsedLog, bad_cells, text_numbers
 from flightlogs.errors import FlightLogError
 from flightlogs.quality import READER_REASON
 
@@ -80,7 +80,6 @@ _DATETIME = "datetime(utc)"
 _WANTED = {*_UNIT_COLUMNS, *_PLAIN_COLUMNS, _DATETIME}
 _CLOCK_TOLERANCE_S = 2.0
 _FLAG_WORDS = {"true": "1", "false": "0", "yes": "1", "no": "0"}
-_MAX_LISTED = 5
 
 
 def sniff(head: bytes) -> bool:
@@ -115,15 +114,7 @@ def _numbers(raw: pd.Series, column: str, problems: list[str]) -> np.ndarray:
     """Convert one column to float, recording every cell that is not a number."""
     if pd.api.types.is_bool_dtype(raw) or pd.api.types.is_numeric_dtype(raw):
         return raw.to_numpy(dtype=float, na_value=np.nan)
-    text = raw.astype("string").str.strip()
-    values = pd.to_numeric(text, errors="coerce")
-    bad = values.isna() & text.notna() & (text != "")
-    if bad.any():
-        rows = raw.index[bad.to_numpy()]
-        listed = ", ".join(f"row {r} {text[r]!r}" for r in rows[:_MAX_LISTED])
-        more = f" and {len(rows) - _MAX_LISTED} more" if len(rows) > _MAX_LISTED else ""
-        problems.append(f"column {column!r}: {listed}{more} (expected a number)")
-    return values.to_numpy(dtype=float, na_value=np.nan)
+    return text_numbers(raw.astype("string").str.strip(), column, problems)
 
 
 def _flags(raw: pd.Series, column: str, problems: list[str]) -> pd.Series:
@@ -247,8 +238,7 @@ def _times(
         bad = stamp.isna() & text.notna() & (text != "")
         if bad.any():
             rows = raw.index[bad.to_numpy()]
-            listed = ", ".join(f"row {r} {text[r]!r}" for r in rows[:_MAX_LISTED])
-            problems.append(f"column {_DATETIME!r}: {listed} (expected 'YYYY-MM-DD HH:MM:SS')")
+            problems.append(bad_cells(_DATETIME, rows, text, "'YYYY-MM-DD HH:MM:SS'"))
             return stamp, None, None
     dated = raw if stamp is None else stamp
     if ms is not None:

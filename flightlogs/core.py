@@ -16,7 +16,15 @@ from flightlogs.errors import FlightLogError
 from flightlogs.quality import reject_rows
 from flightlogs.schema import constant_strings, make_flights, make_samples
 
-__all__ = ["MAX_SAMPLES_PER_FLIGHT", "ParsedLog", "sha256_file", "to_tables"]
+__all__ = [
+    "MAX_LISTED",
+    "MAX_SAMPLES_PER_FLIGHT",
+    "ParsedLog",
+    "bad_cells",
+    "sha256_file",
+    "text_numbers",
+    "to_tables",
+]
 
 #: Most records accepted in one flight: a day of flight at 200 Hz. Beyond it a "flight" is a
 #: concatenation, or a damaged count, and the row checks would hold gigabytes at once.
@@ -56,6 +64,46 @@ class ParsedLog:
     camera: str | None = None
     notes: list[str] = field(default_factory=list)
     suffix: str = ""
+
+
+#: Bad cells of a column named in an error message; the others are counted.
+MAX_LISTED = 5
+
+
+def bad_cells(column: str, rows: pd.Index, cells: pd.Series, expected: str) -> str:
+    """Describe a column's bad cells in one line: the first few by row, then how many more.
+
+    Examples
+    --------
+    >>> cells = pd.Series(["x", "y"], index=[3, 9])
+    >>> bad_cells("height", cells.index, cells, "a number")
+    "column 'height': row 3 'x', row 9 'y' (expected a number)"
+    """
+    listed = ", ".join(f"row {r} {cells[r]!r}" for r in rows[:MAX_LISTED])
+    more = f" and {len(rows) - MAX_LISTED} more" if len(rows) > MAX_LISTED else ""
+    return f"column {column!r}: {listed}{more} (expected {expected})"
+
+
+def text_numbers(
+    text: pd.Series, column: str, problems: list[str], *, shown: pd.Series | None = None
+) -> np.ndarray:
+    """Convert text cells to floats (NaN where empty), recording every cell that is not one.
+
+    ``shown`` gives the cells as the file has them, for the message, when ``text`` was
+    normalised first (e.g. a decimal comma turned into a point).
+
+    Examples
+    --------
+    >>> problems = []
+    >>> text_numbers(pd.Series(["1.5", "", "abc"]), "yaw", problems).tolist(), problems
+    ([1.5, nan, nan], ["column 'yaw': row 2 'abc' (expected a number)"])
+    """
+    values = pd.to_numeric(text, errors="coerce")
+    bad = (values.isna() & text.notna() & (text != "")).fillna(False).to_numpy(dtype=bool)
+    if bad.any():
+        problems.append(bad_cells(column, text.index[bad], text if shown is None else shown,
+                                  "a number"))
+    return values.to_numpy(dtype=float, na_value=np.nan)
 
 
 def sha256_file(path: str | Path, *, stop: threading.Event | None = None) -> str:

@@ -70,13 +70,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flightlogs.core import ParsedLog
+from flightlogs.core import ParsedLog, bad_cells, text_numbers
 from flightlogs.errors import FlightLogError
+from flightlogs.mavlink import wrap360
 
 __all__ = ["read_flightreader", "read_litchi", "sniff_flightreader", "sniff_litchi"]
 
 _FT = 0.3048
-_MAX_LISTED = 5
 _FLAG_WORDS = {"true": "1", "false": "0", "yes": "1", "no": "0"}
 _TIME = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2}(?:[.,]\d+)?)\s*([AaPp])?\.?[Mm]?\.?$")
 _DATE_FORMATS = ("%m/%d/%Y", "%Y/%m/%d", "%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
@@ -215,14 +215,7 @@ def _numbers(table: pd.DataFrame, column: str, problems: list[str]) -> np.ndarra
     text = table[column].str.strip()
     if table.attrs.get("decimal_comma"):
         text = text.str.replace(",", ".", regex=False)
-    values = pd.to_numeric(text.replace("", None), errors="coerce")
-    bad = values.isna() & (text != "")
-    if bad.any():
-        rows = table.index[bad.to_numpy()]
-        listed = ", ".join(f"row {r} {table[column][r]!r}" for r in rows[:_MAX_LISTED])
-        more = f" and {len(rows) - _MAX_LISTED} more" if len(rows) > _MAX_LISTED else ""
-        problems.append(f"column {_name(table, column)!r}: {listed}{more} (expected a number)")
-    return values.to_numpy(dtype=float, na_value=np.nan)
+    return text_numbers(text, _name(table, column), problems, shown=table[column])
 
 
 def _flags(table: pd.DataFrame, columns: list[str], problems: list[str]) -> pd.Series | None:
@@ -250,14 +243,8 @@ def _first_text(table: pd.DataFrame, columns: tuple[str, ...]) -> tuple[str, str
     return None
 
 
-def _wrap360(values: np.ndarray) -> np.ndarray:
-    return np.mod(values, 360.0)
-
-
 def _bad_cells(table: pd.DataFrame, column: str, bad: np.ndarray, expected: str) -> str:
-    rows = table.index[bad]
-    listed = ", ".join(f"row {r} {table[column][r]!r}" for r in rows[:_MAX_LISTED])
-    return f"column {_name(table, column)!r}: {listed} (expected {expected})"
+    return bad_cells(_name(table, column), table.index[bad], table[column], expected)
 
 
 def _clock(table: pd.DataFrame, column: str, problems: list[str]) -> pd.Series:
@@ -393,7 +380,7 @@ def read_flightreader(path: Path) -> list[ParsedLog]:
     ):
         column = next((c for c in columns if c in table), None)
         if column:
-            rows[target] = _wrap360(_numbers(table, column, problems))
+            rows[target] = wrap360(_numbers(table, column, problems))
     for axis in ("pitch", "roll"):
         if f"gimbal.{axis}" in table:
             rows[f"gimbal_{axis}_deg"] = _numbers(table, f"gimbal.{axis}", problems)
@@ -550,7 +537,7 @@ def read_litchi(path: Path) -> list[ParsedLog]:
             break
     column = next((c for c in ("yaw(deg)", "yaw") if c in table), None)
     if column:
-        rows["yaw_deg"] = _wrap360(_numbers(table, column, problems))
+        rows["yaw_deg"] = wrap360(_numbers(table, column, problems))
     for axis in ("pitch", "roll", "yaw"):
         degrees = next((c for c in (f"gimbal{axis}", f"gimbal{axis}(deg)") if c in table), None)
         if degrees:
@@ -559,7 +546,7 @@ def read_litchi(path: Path) -> list[ParsedLog]:
             values = _numbers(table, f"gimbal{axis}raw", problems) / 10.0  # tenths of a degree
         else:
             continue
-        rows[f"gimbal_{axis}_deg"] = _wrap360(values) if axis == "yaw" else values
+        rows[f"gimbal_{axis}_deg"] = wrap360(values) if axis == "yaw" else values
     flags = [c for c in ("istakingphoto", "istakingvideo") if c in table]
     if flags:
         rows["capturing"] = _flags(table, flags, problems)

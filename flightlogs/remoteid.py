@@ -48,14 +48,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flightlogs.core import ParsedLog
+from flightlogs.core import ParsedLog, bad_cells, text_numbers
 from flightlogs.errors import FlightLogError
 
 __all__ = ["read", "sniff"]
 
 _FT = 0.3048
 _UNKNOWN_ALTITUDE = -1000.0
-_MAX_LISTED = 5
 _ALIASES: dict[str, tuple[str, ...]] = {
     "time": ("timestamp", "time", "detectiontime", "datetime", "datetime(utc)", "timeutc",
              "receivedat", "receivetime"),
@@ -129,14 +128,7 @@ def sniff(head: bytes) -> bool:
 
 
 def _numbers(table: pd.DataFrame, raw: str, problems: list[str]) -> np.ndarray:
-    text = table[raw].str.strip()
-    values = pd.to_numeric(text.replace("", None), errors="coerce")
-    bad = (values.isna() & (text != "")).to_numpy()
-    if bad.any():
-        rows = table.index[bad]
-        listed = ", ".join(f"row {r} {text[r]!r}" for r in rows[:_MAX_LISTED])
-        problems.append(f"column {raw!r}: {listed} (expected a number)")
-    return values.to_numpy(dtype=float, na_value=np.nan)
+    return text_numbers(table[raw].str.strip(), raw, problems)
 
 
 def _times(table: pd.DataFrame, raw: str, problems: list[str]) -> tuple[pd.Series, str | None]:
@@ -150,9 +142,9 @@ def _times(table: pd.DataFrame, raw: str, problems: list[str]) -> tuple[pd.Serie
     parsed = pd.to_datetime(text.where(text != ""), format="ISO8601", utc=True, errors="coerce")
     bad = (parsed.isna() & (text != "")).to_numpy()
     if bad.any():
-        rows = table.index[bad]
-        listed = ", ".join(f"row {r} {text[r]!r}" for r in rows[:_MAX_LISTED])
-        problems.append(f"column {raw!r}: {listed} (expected an ISO 8601 time or Unix seconds)")
+        problems.append(
+            bad_cells(raw, table.index[bad], text, "an ISO 8601 time or Unix seconds")
+        )
     naive = bool(((text != "") & ~zoned).any())
     return parsed, (f"{raw} has no time zone: taken as UTC" if naive else None)
 
